@@ -1,0 +1,135 @@
+"""Calling the workspace's apps through reverse invocation, and what a failure means.
+
+The SDK raises a bare `Exception` whose text is the daemon's wording for every
+failed app call. `AppCall` catches it in exactly one place and turns it into an
+`AppFailed` whose status says whose fault it was (the caller's inputs: 400; the
+endpoint's configuration: 503; the app: 502), with a message safe to show. The
+original text goes to the plugin log, never to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from dify_plugin.config.logger_format import plugin_logger_handler
+
+from provider.errors import AppFailed, AppNotConfigured
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+logger.addHandler(plugin_logger_handler)
+
+AppKind = Literal["chat", "workflow", "completion"]
+
+_REJECTED = re.compile(r"^invoke app failed: request failed with status code: (\d+) and respond with: (.*)$", re.S)
+
+
+def configured_app_id(settings: Mapping[str, Any], setting: str) -> str:
+    """The app id an `app-selector` setting holds, or AppNotConfigured naming it."""
+    value = settings.get(setting)
+    app_id = value.get("app_id") if isinstance(value, Mapping) else value
+    if not isinstance(app_id, str) or not app_id:
+        raise AppNotConfigured(
+            f"This endpoint has no app to call: the workspace owner must choose one in the "
+            f"endpoint's `{setting}` setting in Dify."
+        )
+    return app_id
+
+
+@dataclass(frozen=True)
+class AppCall:
+    """One call to the app set in `setting`; `kind` picks the SDK interface."""
+
+    session: Any  # dify_plugin Session
+    kind: AppKind
+    setting: str
+    app_id: str
+    inputs: Mapping[str, Any]
+    user: str | None = None
+    query: str | None = None
+    conversation_id: str | None = None
+
+    def stream(self) -> Iterator[dict[str, Any]]:
+        """Each app event (a Dify SSE event as a dict) as it arrives; AppFailed on failure."""
+        try:
+            yield from self._invoke("streaming")
+        except Exception as error:  # noqa: BLE001 - the SDK raises bare Exception; see module doc
+            raise self.failure(error) from None
+
+    def blocking(self) -> dict[str, Any]:
+        """Dify's blocking result; AppFailed on failure."""
+        try:
+            return self._invoke("blocking")
+        except Exception as error:  # noqa: BLE001 - the SDK raises bare Exception; see module doc
+            raise self.failure(error) from None
+
+    def _invoke(self, mode: Literal["streaming", "blocking"]) -> Any:
+        app = self.session.app
+        if self.kind == "chat":
+            return app.chat.invoke(
+                app_id=self.app_id,
+                query=self.query or "",
+                inputs=dict(self.inputs),
+                response_mode=mode,
+                conversation_id=self.conversation_id,
+                user=self.user,
+            )
+        interface = app.workflow if self.kind == "workflow" else app.completion
+        return interface.invoke(app_id=self.app_id, inputs=dict(self.inputs), response_mode=mode, user=self.user)
+
+    def failure(self, error: Exception) -> AppFailed:
+        """Translate the daemon's error text into what the client may see."""
+        text = str(error)
+        logger.warning("app call failed (%s %s via %s): %s", self.kind, self.app_id, self.setting, text)
+        rejected = _REJECTED.match(text)
+        if rejected:
+            return self._rejected(int(rejected.group(1)), rejected.group(2))
+        if text.startswith("permission denied"):
+            return AppFailed(
+                "The plugin is not allowed to call apps (its manifest lacks the app permission).",
+                code="app_permission_denied",
+                status=503,
+            )
+        if text.startswith("invocation exited without response"):
+            return AppFailed("The app did not answer in time.", code="app_timeout", status=504)
+        if text.startswith("read app failed"):
+            return AppFailed("The app failed while answering.", code="app_stream_failed")
+        return AppFailed("The app could not be run.", code="app_failed")
+
+    def _rejected(self, status: int, body: str) -> AppFailed:
+        """Dify's API refused the call before running the app (its error JSON in `body`)."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = {}
+        message = str(payload.get("message", "")) if isinstance(payload, dict) else ""
+        if message == "app not found":
+            return AppFailed(
+                f"The app set in `{self.setting}` was not found in this workspace; choose another app "
+                "in the endpoint's settings.",
+                code="app_not_found",
+                status=503,
+            )
+        if message == "missing query":
+            return AppFailed(
+                f"The app set in `{self.setting}` is a chat app and needs a question; choose a "
+                f"{self.kind} app in the endpoint's settings.",
+                code="app_wrong_type",
+                status=503,
+            )
+        if status == 404 and "conversation" in message.lower():
+            return AppFailed(
+                "This conversation does not exist (or belongs to another app): leave conversation_id "
+                "empty to start a new one.",
+                code="conversation_not_found",
+                status=404,
+            )
+        if 400 <= status < 500 and message:
+            # The app refused the inputs (e.g. "topic is required in input form"): the caller can fix it.
+            return AppFailed(f"The app rejected the request: {message}", code="invalid_inputs", status=400)
+        return AppFailed("The app could not be run.", code="app_failed")
