@@ -51,9 +51,10 @@ def banner(devkit: Devkit) -> str:
     lines = [f"{devkit.plugin.name} is running ({mode}) behind the devkit daemon at {devkit.base_url}", ""]
     for instance in devkit.config.endpoints:
         lines.append(f"endpoint '{instance.name}'  (hook id {instance.hook_id})")
+        secret = {d.name for d in devkit.plugin.settings if d.type.value == "secret-input"}
         for name, value in instance.settings.items():
-            shown = value.get("app_id") if isinstance(value, dict) else ("***" if value else '""')
-            lines.append(f"  setting {name} = {shown}")
+            shown = value.get("app_id") if isinstance(value, dict) else json.dumps(value)
+            lines.append(f"  setting {name} = {'***' if name in secret and value else shown}")
         for route in devkit.plugin.routes:
             name = f"{route.method} {route.path}"
             example = instance.examples.get(name, devkit.config.examples.get(name, ""))
@@ -89,9 +90,10 @@ async def serve(options: DevkitOptions) -> int:
         return 1
     try:
         print(banner(devkit), flush=True)
-        ready_file = getattr(options, "ready_file", None)
+        ready_file: Path | None = getattr(options, "ready_file", None)
         if ready_file is not None:
-            ready_file.write_text(json.dumps({"base_url": devkit.base_url}))
+            process = devkit.runtime.process if devkit.runtime else None
+            ready_file.write_text(json.dumps({"base_url": devkit.base_url, "plugin_pid": process.pid if process else None}))
         assert devkit.runtime is not None
         exited = asyncio.ensure_future(devkit.runtime.exited.wait())
         stopping = asyncio.ensure_future(stop.wait())
