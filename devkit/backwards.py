@@ -9,6 +9,7 @@ The error texts are the daemon's, because plugin code (and its users) see them.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,6 +62,8 @@ class BackwardsInvoker:
     def __init__(self, apps: AppBackend, *, app_permission: bool) -> None:
         self.apps = apps
         self.app_permission = app_permission
+        # app calls received per app id: lets tests and benchmarks see what ran
+        self.app_calls: Counter[str] = Counter()
 
     async def answer(self, invoke_type: str, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         if invoke_type in _APP_TYPES and not self.app_permission:
@@ -82,6 +85,7 @@ class BackwardsInvoker:
         yield end_event(request_id)
 
     async def _invoke_app(self, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        self.app_calls[str(request.get("app_id"))] += 1
         try:
             async for value in self.apps.invoke(request):
                 yield response_event(request_id, value)

@@ -5,6 +5,7 @@
   every body chunk written and flushed the moment it arrives.
 - `/backwards-invocation/transaction`: app calls of a serverless plugin.
 - `/health/check`: 200 once the plugin is ready.
+- `/devkit/stats`: app calls per app id (devkit only, for tests and benchmarks).
 
 Behaviour follows internal/service/endpoint.go and io_tunnel/endpoint_service.go
 of dify-plugin-daemon, including its quirks (headers are only sent with the first
@@ -65,6 +66,7 @@ class Daemon:
         self.runtime: PluginRuntime | None = None
         self.app = web.Application(client_max_size=options.max_body_bytes + 1)
         self.app.router.add_get("/health/check", self.health)
+        self.app.router.add_get("/devkit/stats", self.stats)
         self.app.router.add_post("/backwards-invocation/transaction", self.transaction)
         self.app.router.add_route("*", "/e/{hook_id}/{path:.*}", self.endpoint)
 
@@ -73,6 +75,10 @@ class Daemon:
         ready = self.runtime is not None and not self.runtime.exited.is_set()
         body = {"status": "ok" if ready else "starting", "sessions": len(self.sessions)}
         return web.json_response(body, status=200 if ready else 503)
+
+    async def stats(self, request: web.Request) -> web.Response:
+        """Devkit-only: what ran so far (not a daemon route)."""
+        return web.json_response({"app_calls": dict(self.invoker.app_calls), "open_sessions": len(self.sessions)})
 
     # -- /e/<hook_id>/<path> --------------------------------------------------
     async def endpoint(self, request: web.Request) -> web.StreamResponse:
