@@ -18,7 +18,7 @@ ROUTES = [("POST", "/workflow", {"json": {"inputs": {"topic": "t"}, "response_mo
 @pytest.mark.parametrize(("method", "route", "send"), ROUTES)
 @pytest.mark.parametrize(
     ("authorization", "code"),
-    [(None, "missing_api_key"), ("Bearer wrong", "invalid_api_key"), (f"Basic {KEY}", "missing_api_key"), ("Bearer ", "missing_api_key")],
+    [(None, "missing_api_key"), ("Bearer wrong", "invalid_api_key"), (f"Basic {KEY}", "missing_api_key"), ("Bearer", "missing_api_key")],
 )
 def test_missing_or_wrong_key_is_401_and_invokes_nothing(
     gallery: RunningDevkit, client: httpx.Client, method: str, route: str, send: dict, authorization: str | None, code: str
