@@ -27,5 +27,13 @@ dev-serverless: dev
 test: $(SYNCED)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+## make check: validate the plugin the way Dify's SDK and daemon will
+check: $(SYNCED)
+	@$(PY) -m devkit.check .
+
+## make package: check, then build dist/<name>-<version>.difypkg
+package: $(SYNCED)
+	@$(PY) -m devkit.package . -o dist
+
 clean:
 	rm -rf $(VENV) .cache dist .pytest_cache
