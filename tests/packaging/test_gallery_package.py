@@ -36,7 +36,7 @@ def from_package(package: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def test_package_holds_the_plugin_and_nothing_of_the_dev_setup(package: Path) -> None:
     names = set(zipfile.ZipFile(package).namelist())
     assert {"manifest.yaml", "main.py", "group/gallery.yaml", "_assets/icon.svg", "requirements.txt", "PRIVACY.md"} <= names
-    assert {"endpoints/duck.py", "endpoints/workflow.py", "endpoints/completion.py", "provider/apps.py"} <= names
+    assert {"endpoints/duck.py", "endpoints/runner.py", "provider/apps.py"} <= names
     assert not {n for n in names if n.split("/")[0] in {"devkit", "tests", ".venv", ".cache", "scripts", ".ci", "dist"}}
     assert ".env" not in names and not any("__pycache__" in n for n in names)
 
