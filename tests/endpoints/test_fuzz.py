@@ -1,0 +1,52 @@
+"""Whatever a client sends, the answer is a clear 2xx/4xx: never a 500, never a traceback.
+
+Bounded: a fixed number of examples per route, all against 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import RunningDevkit
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+BODY = st.one_of(
+    JSON.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({}, optional={"inputs": JSON, "response_mode": JSON, "user": JSON}).map(
+        lambda v: json.dumps({**v, "response_mode": "blocking"} if isinstance(v.get("response_mode"), str) else v).encode()
+    ),
+    st.binary(max_size=64),
+)
+QUERY = st.dictionaries(st.sampled_from(["query", "conversation_id", "user", "key", "inputs", "x"]), st.text(max_size=30), max_size=4)
+LEAKS = ("Traceback", "Internal Server Error", 'File "', "Exception")
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def assert_clean(response: httpx.Response) -> None:
+    assert response.status_code < 500, response.text[:300]
+    assert not any(leak in response.text for leak in LEAKS), response.text[:300]
+
+
+@pytest.mark.parametrize("route", ["/workflow", "/completion", "/duck"])
+@FUZZ
+@given(body=BODY)
+def test_any_post_body_gets_a_clean_answer(gallery: RunningDevkit, route: str, body: bytes) -> None:
+    with httpx.Client(timeout=30) as client:
+        assert_clean(client.post(gallery.url("open", route), content=body, headers={"Content-Type": "application/json"}))
+
+
+@pytest.mark.parametrize("route", ["/workflow", "/completion", "/duck"])
+@FUZZ
+@given(params=QUERY)
+def test_any_query_string_gets_a_clean_answer(gallery: RunningDevkit, route: str, params: dict[str, str]) -> None:
+    with httpx.Client(timeout=30) as client:
+        assert_clean(client.get(gallery.url("open", route), params=params))
