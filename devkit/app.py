@@ -76,7 +76,8 @@ class Devkit:
         sessions = SessionRegistry()
         invoker = BackwardsInvoker(self.apps, app_permission=self.plugin.app_permission)
         daemon = Daemon(self.config.endpoints, self.config.daemon, sessions, invoker)
-        self._runner = web.AppRunner(daemon.app, handler_cancellation=True, access_log=None)
+        # handlers end once the plugin is gone; do not wait a minute for slow clients on Ctrl-C
+        self._runner = web.AppRunner(daemon.app, handler_cancellation=True, access_log=None, shutdown_timeout=3.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.options.host, self.options.port)
         await site.start()
