@@ -35,7 +35,7 @@ import yaml
 from pydantic import ValidationError
 from werkzeug.routing import Map, Rule
 
-from devkit.pysource import SESSION_PERMISSIONS, SourceIndex
+from devkit.pysource import SESSION_PERMISSIONS, Binding, Module, SourceIndex
 
 # --- facts from the daemon (pkg/entities/...) and the SDK -----------------------
 

@@ -25,7 +25,7 @@ from devkit.backwards import BackwardsInvoker, InvokeRequestError, parse_invoke
 from devkit.config import DaemonOptions, EndpointInstance
 from devkit.request_codec import IncomingRequest, serialize_request
 from devkit.runtime.base import PluginRuntime
-from devkit.sessions import Session, SessionMessage, SessionRegistry
+from devkit.sessions import SessionMessage, SessionRegistry
 
 # Headers that describe the plugin↔daemon hop, not the response to the client.
 _HOP_BY_HOP = frozenset({"transfer-encoding", "connection", "keep-alive"})

@@ -11,7 +11,7 @@ endpoint code: the plugin root is on sys.path and `endpoints/duck.py` is the mod
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal

@@ -6,7 +6,7 @@ from dify_plugin import Endpoint
 from werkzeug import Request, Response
 
 from provider import apps, auth, duck_page, http, parsing, runner
-from provider.errors import GalleryError
+from provider.errors import GalleryError, Unauthorized
 
 
 class DuckEndpoint(Endpoint):
@@ -36,7 +36,8 @@ class DuckEndpoint(Endpoint):
             )
             keepalive = runner.keepalive_seconds(settings)
         except GalleryError as error:
-            return http.html_error(error, duck_page.form_page(nonce, key, error.message), headers)
+            carried_key = None if isinstance(error, Unauthorized) else key  # never echo a wrong key
+            return http.html_error(error, duck_page.form_page(nonce, carried_key, error.message), headers)
         # 4. stream the page as the answer arrives
         page = duck_page.answer_page(nonce, question.query, call.stream(), keepalive, key)
         return http.html_stream(page, headers)
