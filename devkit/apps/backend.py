@@ -80,13 +80,18 @@ class Conversation:
 
 
 class AppBackend:
-    """The demo apps of one devkit run, and the conversations held with them."""
+    """The demo apps of one devkit run, and the conversations held with them.
 
-    def __init__(self, apps: Iterable[AppSpec]) -> None:
+    At most `max_conversations` are kept (the oldest forgotten first, like an expired
+    one), so a long soak or benchmark run cannot grow the devkit without bound.
+    """
+
+    def __init__(self, apps: Iterable[AppSpec], *, max_conversations: int = 10_000) -> None:
         self._apps: dict[str, AppSpec] = {}
         for app in apps:
             self._apps[app.id] = app
-        self._conversations: dict[tuple[str, str], Conversation] = {}
+        self._conversations: dict[tuple[str, str], Conversation] = {}  # insertion-ordered
+        self.max_conversations = max_conversations
 
     @classmethod
     def from_files(cls, *paths: Path) -> AppBackend:
@@ -182,6 +187,8 @@ class AppBackend:
             return conversation
         conversation = Conversation(id=events.new_id(), inputs=validate_inputs(spec, raw_inputs))
         self._conversations[(spec.id, conversation.id)] = conversation
+        while len(self._conversations) > self.max_conversations:
+            del self._conversations[next(iter(self._conversations))]
         return conversation
 
 

@@ -572,3 +572,13 @@ def test_later_file_overrides_an_app_with_the_same_id(tmp_path: Path) -> None:
     assert b.get("my-app") is not None and b.get("demo-workflow") is not None
     assert len(b.apps) == len(load_apps(DEFAULT_APPS_FILE)) + 1
     assert deltas(collect(b, chat_request("demo-chat-echo", "hi"))) == "Overridden."
+
+
+def test_oldest_conversations_are_forgotten_beyond_the_cap() -> None:
+    b = backend(app(id="c", mode="chat", script="echo"))
+    b.max_conversations = 2
+    first, second, third = (collect(b, chat_request("c", f"q{i}"))[0]["conversation_id"] for i in range(3))
+    _, error = collect_failure(b, chat_request("c", "again", conversation_id=first))
+    assert error.status == 404 and error.message == "Conversation Not Exists."
+    for kept in (second, third):
+        assert deltas(collect(b, chat_request("c", "again", conversation_id=kept))) == "Turn 2: again"
