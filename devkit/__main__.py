@@ -39,8 +39,8 @@ def parse_args(argv: list[str] | None = None) -> DevkitOptions:
         serverless=args.serverless,
         package=args.package,
         max_execution_timeout=args.timeout,
+        ready_file=args.ready_file,
     )
-    options.ready_file = args.ready_file  # type: ignore[attr-defined]
     return options
 
 
@@ -90,7 +90,7 @@ async def serve(options: DevkitOptions) -> int:
         return 1
     try:
         print(banner(devkit), flush=True)
-        ready_file: Path | None = getattr(options, "ready_file", None)
+        ready_file = options.ready_file
         if ready_file is not None:
             process = devkit.runtime.process if devkit.runtime else None
             ready_file.write_text(json.dumps({"base_url": devkit.base_url, "plugin_pid": process.pid if process else None}))

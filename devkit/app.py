@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aiohttp import web
@@ -20,6 +20,7 @@ from devkit.apps import DEFAULT_APPS_FILE, AppBackend
 from devkit.backwards import BackwardsInvoker
 from devkit.config import DevkitConfig, load_config
 from devkit.daemon import Daemon
+from devkit.difypkg import unpack
 from devkit.plugin_dir import PluginInfo, load_plugin
 from devkit.runtime import PluginRuntime, ServerlessRuntime, StdioRuntime
 from devkit.sessions import SessionRegistry
@@ -35,6 +36,7 @@ class DevkitOptions:
     package: Path | None = None  # run from a .difypkg instead of plugin_dir
     max_execution_timeout: float | None = None  # overrides devkit.yaml
     extra_env: dict[str, str] = field(default_factory=dict)
+    ready_file: Path | None = None  # written with {base_url, plugin_pid} once ready
 
 
 class Devkit:
@@ -56,15 +58,11 @@ class Devkit:
         """Read and validate everything; raises before any process or socket exists."""
         plugin_dir = self.options.plugin_dir
         if self.options.package is not None:
-            from devkit.difypkg import unpack
-
             self._unpacked = Path(tempfile.mkdtemp(prefix="devkit-pkg-"))
             plugin_dir = unpack(self.options.package, self._unpacked)
         self.plugin = load_plugin(plugin_dir)
         self.config = load_config(self.options.config_path, self.plugin.settings)
         if self.options.max_execution_timeout is not None:
-            from dataclasses import replace
-
             daemon = replace(self.config.daemon, max_execution_timeout=self.options.max_execution_timeout)
             self.config = replace(self.config, daemon=daemon)
         self.apps = AppBackend.from_files(DEFAULT_APPS_FILE, *self.config.app_files)
