@@ -49,9 +49,9 @@ def banner(devkit: Devkit) -> str:
     assert devkit.plugin and devkit.config and devkit.apps
     mode = "serverless" if devkit.options.serverless else "local (stdio)"
     lines = [f"{devkit.plugin.name} is running ({mode}) behind the devkit daemon at {devkit.base_url}", ""]
+    secret = {d.name for d in devkit.plugin.settings if d.type.value == "secret-input"}
     for instance in devkit.config.endpoints:
         lines.append(f"endpoint '{instance.name}'  (hook id {instance.hook_id})")
-        secret = {d.name for d in devkit.plugin.settings if d.type.value == "secret-input"}
         for name, value in instance.settings.items():
             shown = value.get("app_id") if isinstance(value, dict) else json.dumps(value)
             lines.append(f"  setting {name} = {'***' if name in secret and value else shown}")
