@@ -2,38 +2,47 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+DEVKIT := $(VENV)/bin/dify-devkit
 SYNCED := $(VENV)/.synced
 PORT ?= 5002
-DEVKIT_CONFIG ?= devkit.yaml
+DEVKIT_CONFIG ?= dev/devkit.yaml
+# the code that is linted and type-checked: what ships, and the devkit
+LINTED := main.py endpoints provider tests devkit
 
-.PHONY: setup dev dev-serverless test check package clean
+.PHONY: setup dev dev-serverless test lint check package clean
 
-# Re-sync the venv whenever the lock or the bootstrap changes.
-$(SYNCED): pyproject.toml uv.lock scripts/bootstrap.sh
-	@scripts/bootstrap.sh
+# Re-sync the venv whenever the lock, a project file or the bootstrap changes.
+$(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh
+	@dev/bootstrap.sh
 	@touch $@
 
 setup: $(SYNCED)
 
 ## make dev: run the plugin behind the local Dify stand-in with the demo apps
 dev: $(SYNCED)
-	@exec $(PY) -m devkit . --config $(DEVKIT_CONFIG) --port $(PORT) $(DEVKIT_ARGS)
+	@exec $(DEVKIT) run . --config $(DEVKIT_CONFIG) --port $(PORT) $(DEVKIT_ARGS)
 
 ## make dev-serverless: the same, with the plugin in Dify's serverless mode
 dev-serverless: DEVKIT_ARGS += --serverless
 dev-serverless: dev
 
-## make test: every test
+## make test: every test (the plugin's and the devkit's)
 test: $(SYNCED)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+## make lint: formatting, lint rules and types
+lint: $(SYNCED)
+	@$(VENV)/bin/ruff format --check $(LINTED)
+	@$(VENV)/bin/ruff check $(LINTED)
+	@$(VENV)/bin/mypy
+
 ## make check: validate the plugin the way Dify's SDK and daemon will
 check: $(SYNCED)
-	@$(PY) -m devkit.check .
+	@$(DEVKIT) check .
 
 ## make package: check, then build dist/<name>-<version>.difypkg
 package: $(SYNCED)
-	@$(PY) -m devkit.package . -o dist
+	@$(DEVKIT) package . -o dist
 
 clean:
-	rm -rf $(VENV) .cache dist .pytest_cache
+	rm -rf $(VENV) .cache dist .pytest_cache .mypy_cache .ruff_cache

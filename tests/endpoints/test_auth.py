@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import RunningDevkit
+from dify_plugin_devkit.testing import RunningDevkit
 from tests.endpoints.conftest import app_calls
 
 KEY = "s3cret-key"

@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from tests.conftest import RunningDevkit
+from dify_plugin_devkit.testing import RunningDevkit
 from tests.endpoints.conftest import app_calls
 
 CONVERSATION = re.compile(r'name="conversation_id" value="([0-9a-f-]{36})"')

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
-from tests.conftest import RunningDevkit
+from dify_plugin_devkit.testing import RunningDevkit
 from tests.endpoints.conftest import app_calls
 
 WORKFLOW_ANSWER = "Summary of ducks: ducks are waterfowl that stream answers one word at a time."

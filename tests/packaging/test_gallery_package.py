@@ -1,4 +1,5 @@
-"""The built .difypkg is complete: the devkit runs the gallery from it, every route answers."""
+"""The built .difypkg is complete: the devkit runs the plugin from it, every route answers;
+and it holds nothing of the development setup."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from devkit.package import build_package
-from tests.conftest import ROOT, RunningDevkit, start_devkit
+from dify_plugin_devkit import build_package
+from dify_plugin_devkit.testing import RunningDevkit, start_devkit
+from tests.conftest import ROOT, manifest
 
-CONFIG = """
-endpoints:
-  - hook_id: pkg
-    settings: {chat_app: demo-chat-echo, workflow_app: demo-workflow, completion_app: demo-completion}
-"""
+CONFIG = {
+    "endpoints": [
+        {"hook_id": "pkg", "settings": {"chat_app": "demo-chat-echo", "workflow_app": "demo-workflow",
+                                        "completion_app": "demo-completion"}},
+    ],
+}
+#: Top-level folders and files of the repository that are development-only.
+DEVELOPMENT_ONLY = {"devkit", "tests", "dev", ".venv", ".cache", ".ci", "dist", "Makefile", ".gitignore"}
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +33,29 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def from_package(package: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDevkit]:
-    devkit = start_devkit(tmp_path_factory.mktemp("run"), CONFIG, extra_args=("--package", str(package)))
+    devkit = start_devkit(ROOT, CONFIG, workdir=tmp_path_factory.mktemp("run"), extra_args=("--package", str(package)))
     yield devkit
     devkit.stop()
 
 
+def test_package_is_named_after_the_manifest(package: Path) -> None:
+    assert package.name == f"{manifest()['name']}-{manifest()['version']}.difypkg"
+
+
 def test_package_holds_the_plugin_and_nothing_of_the_dev_setup(package: Path) -> None:
     names = set(zipfile.ZipFile(package).namelist())
-    assert {"manifest.yaml", "main.py", "group/gallery.yaml", "_assets/icon.svg", "requirements.txt", "PRIVACY.md"} <= names
-    assert {"endpoints/duck.py", "endpoints/runner.py", "provider/apps.py"} <= names
-    assert not {n for n in names if n.split("/")[0] in {"devkit", "tests", ".venv", ".cache", "scripts", ".ci", "dist"}}
+    groups = manifest()["plugins"]["endpoints"]
+    assert {"manifest.yaml", "main.py", *groups, f"_assets/{manifest()['icon']}", "requirements.txt"} <= names
+    assert {"pyproject.toml", "uv.lock", "PRIVACY.md", "README.md", ".env.example"} <= names
+    assert not {n for n in names if n.split("/")[0] in DEVELOPMENT_ONLY}
     assert ".env" not in names and not any("__pycache__" in n for n in names)
+
+
+def test_exported_requirements_name_the_sdk_and_no_dev_tool(package: Path) -> None:
+    requirements = zipfile.ZipFile(package).read("requirements.txt").decode()
+    assert "dify-plugin==" in requirements
+    for dev_only in ("dify-plugin-devkit", "pytest", "hypothesis", "aiohttp", "ruff", "mypy", "httpx-sse", "uv=="):
+        assert dev_only not in requirements, dev_only
 
 
 def test_duck_answers_from_the_package(from_package: RunningDevkit, client: httpx.Client) -> None:

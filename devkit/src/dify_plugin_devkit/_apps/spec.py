@@ -1,0 +1,227 @@
+"""The demo-app fixture format (YAML) and its loader.
+
+A fixture file is `apps:` followed by a list of apps. Each app is validated strictly
+(unknown keys are errors) because a misspelt knob such as `token_dealy` would otherwise
+silently give a demo app without the behaviour a test relies on. Load errors name the
+file, the app and the field so that the person editing the YAML can fix it at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dify_plugin_devkit._errors import ConfigError
+
+AppMode = Literal["chat", "agent-chat", "advanced-chat", "workflow", "completion"]
+ScriptName = Literal["echo", "answer", "workflow", "completion"]
+FailAs = Literal["event", "invocation"]
+
+#: Modes Dify runs through its chat generators: they need a non-empty `query`.
+CHAT_MODES: frozenset[str] = frozenset({"chat", "agent-chat", "advanced-chat"})
+#: Modes whose run is a workflow graph (and so has nodes).
+WORKFLOW_MODES: frozenset[str] = frozenset({"workflow", "advanced-chat"})
+
+DEFAULT_FAIL_MESSAGE = "Simulated failure from the devkit demo app"
+
+#: `{{name}}` placeholders, with Dify's variable-name syntax.
+PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors; specs are not changed after loading (use model_copy)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VariableSpec(_Strict):
+    """An input variable of the app's input form (Dify's `text-input`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    required: bool = True
+    type: Literal["string"] = "string"
+
+
+class NodeSpec(_Strict):
+    """One node of a workflow graph, run in list order."""
+
+    id: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+
+
+def default_nodes(mode: str) -> list[NodeSpec]:
+    """The graph Dify's templates start from: a workflow ends in `end`, a chatflow in `answer`."""
+    last = NodeSpec(id="answer", type="answer", title="Answer")
+    if mode == "workflow":
+        last = NodeSpec(id="end", type="end", title="End")
+    return [
+        NodeSpec(id="start", type="start", title="Start"),
+        NodeSpec(id="llm", type="llm", title="LLM"),
+        last,
+    ]
+
+
+class AppSpec(_Strict):
+    """One demo app: what Dify knows about it plus the knobs of its scripted behaviour."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    mode: AppMode
+    script: ScriptName
+    description: str = ""
+    answer: str | None = None
+    token_delay: float = Field(default=0.0, ge=0)
+    first_event_delay: float = Field(default=0.0, ge=0)
+    variables: list[VariableSpec] = Field(default_factory=list)
+    nodes: list[NodeSpec] | None = None
+    fail_after: int | None = Field(default=None, ge=0)
+    fail_as: FailAs = "event"
+    fail_message: str = DEFAULT_FAIL_MESSAGE
+    silent_after: int | None = Field(default=None, ge=0)
+
+    @property
+    def is_chat(self) -> bool:
+        """Whether Dify treats the app as chat-type (query required, conversations)."""
+        return self.mode in CHAT_MODES
+
+    @property
+    def effective_nodes(self) -> list[NodeSpec]:
+        """The nodes a workflow-type run goes through (the declared ones or the default graph)."""
+        return self.nodes if self.nodes is not None else default_nodes(self.mode)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> AppSpec:
+        """Reject combinations that would make the app behave differently from what it says."""
+        self._check_script()
+        self._check_placeholders()
+        self._check_variables()
+        self._check_nodes()
+        if self.fail_after is None:
+            unused = sorted({"fail_as", "fail_message"} & self.model_fields_set)
+            if unused:
+                raise ValueError(f"{unused[0]}: only has an effect together with fail_after")
+        return self
+
+    def _check_script(self) -> None:
+        if self.script in ("echo", "answer") and not self.is_chat:
+            raise ValueError(
+                f"script: '{self.script}' needs a chat-type mode (chat, agent-chat, "
+                f"advanced-chat), not '{self.mode}'"
+            )
+        if self.script in ("workflow", "completion") and self.mode != self.script:
+            raise ValueError(f"script: '{self.script}' needs mode '{self.script}', not '{self.mode}'")
+        if self.script == "echo" and self.answer is not None:
+            raise ValueError("answer: not used by script 'echo' (it answers 'Turn n: <query>')")
+        if self.script != "echo" and self.answer is None:
+            raise ValueError(f"answer: required by script '{self.script}'")
+
+    def _check_placeholders(self) -> None:
+        """Every `{{name}}` must be fillable; Dify passes only declared variables through."""
+        known = {v.name for v in self.variables}
+        if self.is_chat:
+            known.add("query")
+        for name in PLACEHOLDER.findall(self.answer or ""):
+            if name not in known:
+                raise ValueError(
+                    f"answer: placeholder {{{{{name}}}}} is neither a declared variable"
+                    + (" nor 'query'" if self.is_chat else "")
+                )
+
+    def _check_variables(self) -> None:
+        names = [v.name for v in self.variables]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"variables: duplicate name '{duplicates[0]}'")
+
+    def _check_nodes(self) -> None:
+        if self.nodes is None:
+            return
+        if self.mode not in WORKFLOW_MODES:
+            raise ValueError(f"nodes: only workflow and advanced-chat apps have nodes, not '{self.mode}'")
+        ids = [n.id for n in self.nodes]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"nodes: duplicate id '{duplicates[0]}'")
+        if not any(n.type == "llm" for n in self.nodes):
+            raise ValueError("nodes: need a node of type 'llm' (the answer streams while it runs)")
+
+
+class _FixtureFile(_Strict):
+    apps: list[AppSpec]
+
+
+def load_apps(path: Path | str) -> list[AppSpec]:
+    """Read one fixture file. Raises ConfigError naming the file, the app and the field."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_apps(raw, str(path))
+
+
+def parse_apps(raw: Any, source: str) -> list[AppSpec]:
+    """Validate an already-parsed fixture (`{"apps": [...]}`); `source` names it in errors
+    (a file, or the configuration that declares apps inline)."""
+    try:
+        fixture = _FixtureFile.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        lines = [f"{source}: {_describe(error, raw)}" for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    _reject_duplicate_ids(source, fixture.apps)
+    return list(fixture.apps)
+
+
+def _reject_duplicate_ids(source: str, apps: Sequence[AppSpec]) -> None:
+    seen: dict[str, int] = {}
+    for index, app in enumerate(apps):
+        if app.id in seen:
+            raise ConfigError(
+                f"{source}: apps[{index}] (id '{app.id}'): id: duplicate of apps[{seen[app.id]}]"
+            )
+        seen[app.id] = index
+
+
+def _describe(error: Mapping[str, Any], raw: Any) -> str:
+    """`apps[2] (id 'x'): token_delay: Input should be a valid number` from a pydantic error."""
+    loc = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if len(loc) >= 2 and loc[0] == "apps" and isinstance(loc[1], int):
+        app = f"apps[{loc[1]}]"
+        app_id = _raw_app_id(raw, loc[1])
+        if app_id is not None:
+            app += f" (id {app_id!r})"
+        field = _format_loc(loc[2:])
+        return f"{app}: {field}: {message}" if field else f"{app}: {message}"
+    field = _format_loc(loc)
+    return f"{field}: {message}" if field else message
+
+
+def _raw_app_id(raw: Any, index: int) -> str | None:
+    """The id the YAML gives app number `index`, if it has a usable one."""
+    if not isinstance(raw, Mapping):
+        return None
+    apps = raw.get("apps")
+    if not isinstance(apps, list) or index >= len(apps) or not isinstance(apps[index], Mapping):
+        return None
+    app_id = apps[index].get("id")
+    return app_id if isinstance(app_id, str) else None
+
+
+def _format_loc(loc: Sequence[str | int]) -> str:
+    """('variables', 0, 'required') -> 'variables[0].required'."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text

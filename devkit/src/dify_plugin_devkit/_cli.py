@@ -1,0 +1,178 @@
+"""`dify-devkit`: run, check and package a Dify plugin locally.
+
+    dify-devkit run [PLUGIN_DIR]      the plugin behind a local daemon, with demo apps
+    dify-devkit check [PLUGIN_DIR]    every problem the SDK or the daemon would refuse
+    dify-devkit package [PLUGIN_DIR]  check, then build <name>-<version>.difypkg
+
+`python -m dify_plugin_devkit ...` is the same program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+
+from dify_plugin_devkit._app import Devkit, DevkitOptions
+from dify_plugin_devkit._check import inspect_plugin
+from dify_plugin_devkit._console import say
+from dify_plugin_devkit._errors import DevkitError
+from dify_plugin_devkit._package import build_package
+
+#: Where `run` looks for the devkit configuration when --config is not given.
+DEFAULT_CONFIGS = ("devkit.yaml", "dev/devkit.yaml")
+
+
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="run the plugin behind a local stand-in for Dify",
+                              description="Run an endpoint plugin as Dify would, locally.")
+    run.add_argument("plugin_dir", nargs="?", default=".", type=Path, help="plugin directory (default .)")
+    run.add_argument("--config", type=Path, default=None,
+                     help="endpoint instances YAML (default: devkit.yaml or dev/devkit.yaml in the plugin dir)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=5002, help="0 picks a free port")
+    run.add_argument("--serverless", action="store_true", help="run the plugin with INSTALL_METHOD=serverless")
+    run.add_argument("--package", type=Path, default=None, help="run from a .difypkg instead of PLUGIN_DIR")
+    run.add_argument("--timeout", type=float, default=None, help="daemon execution time limit, seconds (default 600)")
+    run.add_argument("--ready-file", type=Path, default=None,
+                     help="write {base_url, plugin_pid} as JSON here once ready")
+
+
+def _add_check(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser("check", help="validate the plugin the way Dify's SDK and daemon will",
+                                description="Check a Dify plugin directory the way the SDK and daemon will.")
+    check.add_argument("plugin_dir", nargs="?", default=".", help="the plugin's root directory (default: .)")
+
+
+def _add_package(commands: argparse._SubParsersAction) -> None:
+    package = commands.add_parser("package", help="check, then build <name>-<version>.difypkg",
+                                  description="Check a Dify plugin directory and pack it into a .difypkg.")
+    package.add_argument("plugin_dir", nargs="?", default=".", help="the plugin's root directory (default: .)")
+    package.add_argument("-o", "--output", default="dist",
+                         help="directory for <name>-<version>.difypkg (default: dist)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="dify-devkit", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", required=True, metavar="{run,check,package}")
+    _add_run(commands)
+    _add_check(commands)
+    _add_package(commands)
+    return root
+
+
+def run_options(args: argparse.Namespace) -> DevkitOptions:
+    config = args.config
+    if config is None:
+        config = next((args.plugin_dir / name for name in DEFAULT_CONFIGS if (args.plugin_dir / name).exists()), None)
+    return DevkitOptions(
+        plugin_dir=args.plugin_dir,
+        config_path=config,
+        host=args.host,
+        port=args.port,
+        serverless=args.serverless,
+        package=args.package,
+        max_execution_timeout=args.timeout,
+        ready_file=args.ready_file,
+    )
+
+
+def banner(devkit: Devkit) -> str:
+    """A ready-to-click URL and a curl line for every route of every endpoint instance."""
+    assert devkit.plugin and devkit.config and devkit.apps
+    mode = "serverless" if devkit.options.serverless else "local (stdio)"
+    lines = [f"{devkit.plugin.name} is running ({mode}) behind the devkit daemon at {devkit.base_url}", ""]
+    secret = {d.name for d in devkit.plugin.settings if d.type.value == "secret-input"}
+    for instance in devkit.config.endpoints:
+        lines.append(f"endpoint '{instance.name}'  (hook id {instance.hook_id})")
+        for name, value in instance.settings.items():
+            shown = value.get("app_id") if isinstance(value, dict) else json.dumps(value)
+            lines.append(f"  setting {name} = {'***' if name in secret and value else shown}")
+        for route in devkit.plugin.routes:
+            name = f"{route.method} {route.path}"
+            example = instance.examples.get(name, devkit.config.examples.get(name, ""))
+            url = f"{devkit.base_url}/e/{instance.hook_id}{route.path}"
+            if route.method == "GET":
+                lines.append(f"  GET  {url}{example}")
+                lines.append(f"       curl -N '{url}{example}'")
+            else:
+                body = example or "{}"
+                lines.append(f"  {route.method:<4} {url}")
+                lines.append(f"       curl -N -X {route.method} '{url}' -H 'Content-Type: application/json' -d '{body}'")
+        lines.append("")
+    lines.append("demo apps: " + ", ".join(f"{a.id} ({a.mode})" for a in devkit.apps.apps))
+    lines.append("Ctrl-C stops the plugin and the devkit.")
+    return "\n".join(lines)
+
+
+async def serve(options: DevkitOptions) -> int:
+    devkit = Devkit(options)
+    try:
+        devkit.load()
+    except DevkitError as error:
+        say("devkit", f"error: {error}")
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await devkit.start()
+    except (DevkitError, OSError) as error:
+        say("devkit", f"error: could not start: {error}")
+        return 1
+    try:
+        print(banner(devkit), flush=True)
+        ready_file = options.ready_file
+        if ready_file is not None:
+            process = devkit.runtime.process if devkit.runtime else None
+            ready_file.write_text(json.dumps({"base_url": devkit.base_url, "plugin_pid": process.pid if process else None}))
+        assert devkit.runtime is not None
+        exited = asyncio.ensure_future(devkit.runtime.exited.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        exited.cancel()
+        stopping.cancel()
+        if devkit.runtime.exited.is_set() and not stop.is_set():
+            say("devkit", f"error: {devkit.runtime.exit_error()}")
+            return 1
+        say("devkit", "stopping")
+        return 0
+    finally:
+        await devkit.stop()
+
+
+def check(plugin_dir: str) -> int:
+    report = inspect_plugin(plugin_dir)
+    for problem in report.problems:
+        print(problem.format(plugin_dir))
+    if report.problems:
+        print(f"{len(report.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+def package(plugin_dir: str, output: str) -> int:
+    try:
+        build_package(plugin_dir, output)
+    except DevkitError as exc:
+        print(f"package: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "check":
+        return check(args.plugin_dir)
+    if args.command == "package":
+        return package(args.plugin_dir, args.output)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(serve(run_options(args)))
+    return 130

@@ -1,0 +1,194 @@
+"""devkit.yaml: the endpoint instances a workspace owner would add in Dify's UI.
+
+Each instance has a hook id (its URL is /e/<hook_id>/...) and settings, checked at
+start-up against the endpoint group's `settings` declarations, as Dify's form
+would: a missing required setting, an unknown key or a wrong type is an error
+naming the file, the hook and the setting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dify_plugin_devkit._sdk import ProviderConfig
+
+from dify_plugin_devkit._apps import AppSpec, parse_apps
+from dify_plugin_devkit._errors import ConfigError
+from dify_plugin_devkit._request_codec import MAX_BODY_BYTES
+
+Kind = ProviderConfig.Config
+_HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples"}
+_DAEMON_KEYS = {"max_execution_timeout", "oversize_body", "max_body_bytes"}
+
+
+@dataclass(frozen=True)
+class EndpointInstance:
+    hook_id: str
+    name: str
+    settings: dict[str, Any]
+    # "METHOD /path" -> example printed at start-up (overrides the file's `examples`)
+    examples: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    # PLUGIN_MAX_EXECUTION_TIMEOUT of the daemon, seconds
+    max_execution_timeout: float = 600.0
+    # The real daemon silently truncates bodies at 10 MiB (io.LimitReader); "reject"
+    # answers 413 instead, which is what a user debugging locally wants to see.
+    oversize_body: str = "reject"
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+@dataclass(frozen=True)
+class DevkitConfig:
+    path: Path | None
+    endpoints: tuple[EndpointInstance, ...]
+    app_files: tuple[Path, ...] = ()
+    # apps declared in the configuration itself (`apps:` entries that are mappings)
+    inline_apps: tuple[AppSpec, ...] = ()
+    daemon: DaemonOptions = field(default_factory=DaemonOptions)
+    plugin_env: dict[str, str] = field(default_factory=dict)
+    # "METHOD /path" -> a query string ("?q=1") for GET, a JSON body otherwise;
+    # only used to print ready-to-run examples at start-up
+    examples: dict[str, str] = field(default_factory=dict)
+
+
+def _app_selector(value: Any, where: str) -> dict[str, Any]:
+    if isinstance(value, str) and value:
+        return {"app_id": value}
+    if isinstance(value, dict) and isinstance(value.get("app_id"), str) and value["app_id"]:
+        return dict(value)
+    raise ConfigError(f"{where}: expected an app id (a string) or {{app_id: ...}}, got {value!r}")
+
+
+def coerce_setting(declaration: ProviderConfig, value: Any, where: str) -> Any:
+    """The value as the plugin receives it at call time, or ConfigError."""
+    kind = declaration.type
+    if kind is Kind.APP_SELECTOR:
+        return _app_selector(value, where)
+    if kind in (Kind.SECRET_INPUT, Kind.TEXT_INPUT):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string ({kind.value}), got {type(value).__name__} {value!r}")
+        return value
+    if kind is Kind.BOOLEAN:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if kind is Kind.SELECT:
+        allowed = [option.value for option in declaration.options or []]
+        if value not in allowed:
+            raise ConfigError(f"{where}: expected one of {allowed}, got {value!r}")
+        return value
+    if kind is Kind.MODEL_SELECTOR:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping (model-selector), got {value!r}")
+        return value
+    if not isinstance(value, list):  # array[tools]
+        raise ConfigError(f"{where}: expected a list ({kind.value}), got {value!r}")
+    return value
+
+
+def validate_settings(
+    raw: Any, declarations: tuple[ProviderConfig, ...], where: str
+) -> dict[str, Any]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: settings must be a mapping of setting name to value")
+    declared = {d.name: d for d in declarations}
+    unknown = sorted(set(raw) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"{where}: settings.{unknown[0]}: unknown setting; the endpoint group declares {sorted(declared)}"
+        )
+    settings: dict[str, Any] = {}
+    for name, declaration in declared.items():
+        value = raw.get(name, declaration.default)
+        if value is None or value == "" and declaration.type is Kind.APP_SELECTOR:
+            if declaration.required:
+                raise ConfigError(f"{where}: settings.{name}: required setting is missing")
+            continue
+        settings[name] = coerce_setting(declaration, value, f"{where}: settings.{name}")
+    return settings
+
+
+def _daemon_options(raw: Any, where: str) -> DaemonOptions:
+    if raw is None:
+        return DaemonOptions()
+    if not isinstance(raw, dict) or set(raw) - _DAEMON_KEYS:
+        raise ConfigError(f"{where}: daemon: expected a mapping with keys {sorted(_DAEMON_KEYS)}")
+    options = DaemonOptions(**raw)
+    if options.oversize_body not in ("reject", "truncate"):
+        raise ConfigError(f"{where}: daemon.oversize_body: expected reject or truncate")
+    if not isinstance(options.max_execution_timeout, int | float) or options.max_execution_timeout <= 0:
+        raise ConfigError(f"{where}: daemon.max_execution_timeout: expected a positive number of seconds")
+    return options
+
+
+def _examples(raw: Any, where: str) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(f"{where}: examples: expected a mapping of 'METHOD /path' to a string")
+    return {str(k): v for k, v in raw.items()}
+
+
+def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> DevkitConfig:
+    """Parse and validate devkit.yaml (None → one instance `devkit` with default settings)."""
+    if path is None:
+        return DevkitConfig(None, (EndpointInstance("devkit", "devkit", validate_settings({}, declarations, "default")),))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (pass --config or create it)") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with `endpoints:`")
+    unknown = sorted(set(raw) - _TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"{path}: {unknown[0]}: unknown key; allowed: {sorted(_TOP_LEVEL)}")
+
+    instances: list[EndpointInstance] = []
+    for index, entry in enumerate(raw.get("endpoints") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("hook_id"), str):
+            raise ConfigError(f"{path}: endpoints[{index}]: each endpoint needs a `hook_id` string")
+        hook_id = entry["hook_id"]
+        where = f"{path}: endpoint '{hook_id}'"
+        if not _HOOK_ID.match(hook_id):
+            raise ConfigError(f"{where}: hook_id must match {_HOOK_ID.pattern}")
+        if any(i.hook_id == hook_id for i in instances):
+            raise ConfigError(f"{where}: hook_id is used twice")
+        extra = sorted(set(entry) - {"hook_id", "name", "settings", "examples"})
+        if extra:
+            raise ConfigError(f"{where}: {extra[0]}: unknown key; allowed: hook_id, name, settings, examples")
+        settings = validate_settings(entry.get("settings"), declarations, where)
+        examples = _examples(entry.get("examples"), where)
+        instances.append(EndpointInstance(hook_id, str(entry.get("name") or hook_id), settings, examples))
+    if not instances:
+        raise ConfigError(f"{path}: endpoints: declare at least one endpoint instance")
+
+    base = path.parent
+    apps = raw.get("apps") or []
+    if not isinstance(apps, list) or not all(isinstance(a, str | dict) for a in apps):
+        raise ConfigError(f"{path}: apps: expected a list of app fixture files or app declarations")
+    inline = parse_apps({"apps": [a for a in apps if isinstance(a, dict)]}, f"{path} (inline apps)")
+    env = raw.get("plugin_env") or {}
+    if not isinstance(env, dict):
+        raise ConfigError(f"{path}: plugin_env: expected a mapping of variable to value")
+    examples = _examples(raw.get("examples"), str(path))
+    return DevkitConfig(
+        path=path,
+        examples=dict(examples),
+        endpoints=tuple(instances),
+        app_files=tuple(base / a for a in apps if isinstance(a, str)),
+        inline_apps=tuple(inline),
+        daemon=_daemon_options(raw.get("daemon"), str(path)),
+        plugin_env={str(k): str(v) for k, v in env.items()},
+    )

@@ -1,0 +1,157 @@
+"""Start a plugin behind the devkit from a test, and talk to it over real HTTP.
+
+The devkit runs as a subprocess (`python -m dify_plugin_devkit run`), exactly as
+`dify-devkit run` does, so a test sees what a user would: the real plugin process on
+the real `dify_plugin` runtime, the daemon's HTTP front, the demo apps.
+
+    devkit = start_devkit("path/to/plugin", {"endpoints": [{"hook_id": "t", "settings": {...}}]})
+    try:
+        response = devkit.client("t").get("/duck", params={"query": "hi"})
+    finally:
+        devkit.stop()
+
+The pytest plugin (`dify_devkit` fixture) wraps this with caching and clean-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from dify_plugin_devkit._errors import PluginStartError
+
+#: Install methods the devkit can run a plugin in (`mode=`).
+MODES = ("local", "serverless")
+
+Config = str | Path | Mapping[str, Any] | None
+
+
+@dataclass
+class RunningDevkit:
+    """A devkit process that is ready to take requests."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    plugin_pid: int | None
+    log_path: Path
+    _clients: list[httpx.Client] = field(default_factory=list, repr=False)
+
+    def url(self, hook_id: str, path: str = "") -> str:
+        """The URL of `path` on endpoint instance `hook_id` (`/e/<hook_id><path>`)."""
+        return f"{self.base_url}/e/{hook_id}{path}"
+
+    def client(self, hook_id: str, *, timeout: float = 30.0, **kwargs: Any) -> httpx.Client:
+        """An httpx client whose relative URLs are routes of endpoint instance `hook_id`;
+        closed when the devkit stops."""
+        client = httpx.Client(base_url=self.url(hook_id), timeout=timeout, **kwargs)
+        self._clients.append(client)
+        return client
+
+    def stats(self) -> dict[str, Any]:
+        """What ran so far: `{"app_calls": {app_id: n}, "open_sessions": n}`."""
+        return httpx.get(f"{self.base_url}/devkit/stats", timeout=10).json()
+
+    def app_calls(self) -> dict[str, int]:
+        """How many app calls the devkit answered so far, per app id."""
+        return dict(self.stats()["app_calls"])
+
+    def log(self) -> str:
+        """Everything the devkit and the plugin printed (plugin stderr and log events)."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """Ctrl-C the devkit (it stops the plugin) and return its exit code."""
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def _write_config(config: Config, workdir: Path, plugin_dir: Path) -> Path | None:
+    """The configuration as a file; app files named in text or a mapping are made
+    absolute from the plugin directory (the config file itself lives in `workdir`)."""
+    if config is None or isinstance(config, Path):
+        return config
+    raw = yaml.safe_load(config) if isinstance(config, str) else dict(config)
+    if isinstance(raw, dict) and isinstance(raw.get("apps"), list):
+        raw["apps"] = [str(plugin_dir / a) if isinstance(a, str) else a for a in raw["apps"]]
+    path = workdir / "devkit.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def start_devkit(
+    plugin_dir: str | os.PathLike[str],
+    config: Config = None,
+    *,
+    mode: str = "local",
+    workdir: str | os.PathLike[str] | None = None,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 90.0,
+) -> RunningDevkit:
+    """Start the devkit on a free port and return once the plugin is ready.
+
+    `config` is the devkit configuration: a `Path` to a YAML file, YAML text, or a
+    mapping (`{"endpoints": [...], "apps": [...], "daemon": {...}}`); None runs one
+    endpoint instance `devkit` with the group's default settings. `mode` is "local"
+    (stdio) or "serverless". App files named in YAML text or a mapping are relative to the
+    plugin directory. Raises PluginStartError with the devkit's output if it does not
+    become ready.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    work = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="dify-devkit-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ready = work / "ready.json"
+    ready.unlink(missing_ok=True)
+    args = [sys.executable, "-m", "dify_plugin_devkit", "run", os.fspath(plugin_dir), "--port", "0",
+            "--ready-file", str(ready), *extra_args]
+    config_path = _write_config(config, work, Path(plugin_dir).resolve())
+    if config_path is not None:
+        args += ["--config", str(config_path)]
+    if mode == "serverless":
+        args.append("--serverless")
+    log_path = work / "devkit.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(args, cwd=plugin_dir, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + ready_timeout
+    while not ready.exists() or not ready.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            raise PluginStartError(f"the devkit did not start:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.05)
+    info = json.loads(ready.read_text())
+    return RunningDevkit(process, info["base_url"], info.get("plugin_pid"), log_path)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))

@@ -1,0 +1,74 @@
+"""devkit.yaml is validated against the endpoint group's settings at start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dify_plugin_devkit._config import ConfigError, load_config
+from dify_plugin_devkit._plugin_dir import load_plugin
+from support import PROBE_PLUGIN
+
+DECLARATIONS = load_plugin(PROBE_PLUGIN).settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "devkit.yaml"
+    path.write_text(text)
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, text), DECLARATIONS)
+    return str(raised.value)
+
+
+def test_app_selector_value_becomes_an_app_id_object(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "endpoints: [{hook_id: a, settings: {greeting: hi, app: my-app}}]"), DECLARATIONS)
+    assert config.endpoints[0].settings == {"greeting": "hi", "app": {"app_id": "my-app"}, "loud": False}
+
+
+def test_missing_required_setting_names_file_hook_and_setting(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "endpoints: [{hook_id: a, settings: {app: x}}]")
+    assert str(tmp_path / "devkit.yaml") in message
+    assert "endpoint 'a'" in message
+    assert "settings.greeting: required setting is missing" in message
+
+
+def test_unknown_setting_is_an_error_listing_the_declared_ones(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "endpoints: [{hook_id: a, settings: {greeting: hi, greting: typo}}]")
+    assert "settings.greting: unknown setting" in message
+    assert "'greeting'" in message
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("{greeting: 42}", "settings.greeting: expected a string"),
+        ("{greeting: hi, loud: 'yes'}", "settings.loud: expected true or false"),
+        ("{greeting: hi, app: [1]}", "settings.app: expected an app id"),
+    ],
+)
+def test_wrong_type_is_an_error_naming_the_setting(tmp_path: Path, settings: str, expected: str) -> None:
+    assert expected in error_for(tmp_path, f"endpoints: [{{hook_id: a, settings: {settings}}}]")
+
+
+def test_duplicate_hook_ids_and_unknown_keys_are_errors(tmp_path: Path) -> None:
+    twice = "endpoints: [{hook_id: a, settings: {greeting: hi}}, {hook_id: a, settings: {greeting: hi}}]"
+    assert "hook_id is used twice" in error_for(tmp_path, twice)
+    assert "colour: unknown key" in error_for(tmp_path, "colour: red\nendpoints: []")
+
+
+def test_devkit_refuses_to_start_on_a_bad_config_with_a_one_line_reason(tmp_path: Path) -> None:
+    config = write(tmp_path, "endpoints: [{hook_id: a, settings: {app: x}}]")
+    result = subprocess.run(
+        [sys.executable, "-m", "dify_plugin_devkit", "run", str(PROBE_PLUGIN), "--config", str(config), "--port", "0"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "settings.greeting: required setting is missing" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,37 @@
+"""Start and stop: Ctrl-C leaves no process behind, nor does a killed devkit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from support import PROBE_PLUGIN
+
+from dify_plugin_devkit.testing import MODES, pid_alive, start_devkit
+
+CONFIG = {"endpoints": [{"hook_id": "probe", "settings": {"greeting": "hi", "app": "demo-chat-echo"}}]}
+
+
+def wait_gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pid_alive(pid)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_interrupt_stops_devkit_and_plugin(tmp_path: Path, mode: str) -> None:
+    devkit = start_devkit(PROBE_PLUGIN, CONFIG, workdir=tmp_path, mode=mode)
+    assert devkit.plugin_pid is not None and pid_alive(devkit.plugin_pid)
+    assert devkit.stop() == 0
+    assert wait_gone(devkit.plugin_pid)
+
+
+def test_killed_devkit_takes_its_plugin_down(tmp_path: Path) -> None:
+    """Even SIGKILL of the devkit (no chance to clean up) leaves no orphan plugin."""
+    devkit = start_devkit(PROBE_PLUGIN, CONFIG, workdir=tmp_path, mode="serverless")
+    assert devkit.plugin_pid is not None
+    devkit.process.kill()
+    devkit.process.wait()
+    assert wait_gone(devkit.plugin_pid)

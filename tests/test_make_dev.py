@@ -1,0 +1,81 @@
+"""`make dev`: prints a working URL and curl line for every route, and Ctrl-C leaves no
+process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from dify_plugin_devkit.testing import pid_alive
+from tests.conftest import DEV_CONFIG, ROOT
+
+
+def routes() -> list[tuple[str, str]]:
+    """(method, path) of every route the plugin's endpoint group declares."""
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    group = yaml.safe_load((ROOT / manifest["plugins"]["endpoints"][-1]).read_text())
+    found = []
+    for entry in group["endpoints"]:
+        declaration = yaml.safe_load((ROOT / entry).read_text())
+        found.append((declaration["method"].upper(), declaration["path"]))
+    return found
+
+
+def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = 5600 + os.getpid() % 300
+    config = yaml.safe_load(DEV_CONFIG.read_text())
+    first, examples = config["endpoints"][0], config.get("examples", {})
+    others = set(plugin_processes(ROOT))  # other tests' devkits may run the gallery too
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "dev", f"PORT={port}"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C stops"):
+                break
+        banner = "".join(lines)
+        base = f"http://127.0.0.1:{port}/e/{first['hook_id']}"
+        for method, path in routes():
+            example = first.get("examples", {}).get(f"{method} {path}", examples.get(f"{method} {path}", ""))
+            if method == "GET":
+                assert f"curl -N '{base}{path}{example}'" in banner
+            else:
+                assert f"curl -N -X {method} '{base}{path}'" in banner
+        method, path = routes()[0]
+        url = f"{base}{path}" + (first.get("examples", {}).get(f"{method} {path}") or examples.get(f"{method} {path}", ""))
+        assert httpx.request(method, url, timeout=30).status_code == 200
+        ours = set(plugin_processes(ROOT)) - others
+        assert ours, "make dev should have started the plugin"
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        rest, _ = process.communicate(timeout=20)
+    assert "[devkit] stopping" in rest
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/health/check", timeout=2)
+    assert not [pid for pid in ours if pid_alive(pid)]
+
+
+def plugin_processes(root: Path) -> list[int]:
+    """Pids of `python -m main` processes running in `root` (the gallery plugin)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if cmdline[1:3] == [b"-m", b"main"] and Path(cwd) == root and pid_alive(int(proc.name)):
+            found.append(int(proc.name))
+    return found
