@@ -55,4 +55,5 @@ PY=$(find_python)
 UV=$(find_uv)
 echo "bootstrap: python $("$PY" -c 'import platform; print(platform.python_version())') at $PY; $("$UV" --version)" >&2
 export UV_PYTHON_DOWNLOADS=never
-"$UV" sync --frozen --python "$PY" >&2
+# --all-packages: the devkit is a workspace member that no dependency list names
+"$UV" sync --frozen --all-packages --python "$PY" >&2

@@ -37,6 +37,7 @@ class DevkitOptions:
     max_execution_timeout: float | None = None  # overrides devkit.yaml
     extra_env: dict[str, str] = field(default_factory=dict)
     ready_file: Path | None = None  # written with {base_url, plugin_pid} once ready
+    python: str | None = None  # the plugin's interpreter (default: the devkit's own)
 
 
 class Devkit:
@@ -83,9 +84,9 @@ class Devkit:
 
         env = {**self.config.plugin_env, **self.options.extra_env}
         if self.options.serverless:
-            self.runtime = ServerlessRuntime(self.plugin, invoker, env, daemon_url=self.base_url)
+            self.runtime = ServerlessRuntime(self.plugin, invoker, env, self.options.python, daemon_url=self.base_url)
         else:
-            self.runtime = StdioRuntime(self.plugin, invoker, env, sessions=sessions)
+            self.runtime = StdioRuntime(self.plugin, invoker, env, self.options.python, sessions=sessions)
         try:
             await self.runtime.start()
         except BaseException:

@@ -38,6 +38,8 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--serverless", action="store_true", help="run the plugin with INSTALL_METHOD=serverless")
     run.add_argument("--package", type=Path, default=None, help="run from a .difypkg instead of PLUGIN_DIR")
     run.add_argument("--timeout", type=float, default=None, help="daemon execution time limit, seconds (default 600)")
+    run.add_argument("--python", default=None,
+                     help="run the plugin with this interpreter, e.g. the .venv Dify would build (default: this one)")
     run.add_argument("--ready-file", type=Path, default=None,
                      help="write {base_url, plugin_pid} as JSON here once ready")
 
@@ -79,6 +81,7 @@ def run_options(args: argparse.Namespace) -> DevkitOptions:
         package=args.package,
         max_execution_timeout=args.timeout,
         ready_file=args.ready_file,
+        python=args.python,
     )
 
 

@@ -41,10 +41,18 @@ class PluginRuntime(ABC):
 
     mode: str
 
-    def __init__(self, plugin: PluginInfo, invoker: BackwardsInvoker, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        plugin: PluginInfo,
+        invoker: BackwardsInvoker,
+        env: dict[str, str] | None = None,
+        python: str | None = None,
+    ) -> None:
         self.plugin = plugin
         self.invoker = invoker
         self.extra_env = dict(env or {})
+        # the interpreter of the plugin's environment (Dify: the plugin's own .venv)
+        self.python = python or sys.executable
         self.process: asyncio.subprocess.Process | None = None
         self._stderr_tail: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -64,7 +72,7 @@ class PluginRuntime(ABC):
 
     async def spawn(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
+            self.python,
             "-m",
             self.plugin.entrypoint,
             cwd=self.plugin.root,
