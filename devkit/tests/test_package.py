@@ -112,6 +112,12 @@ def test_git_dir_is_excluded_even_without_an_ignore_file(plugin: Path, tmp_path:
     assert names(build(plugin, tmp_path / "out")) == GOOD_FILES
 
 
+def test_git_file_of_a_worktree_is_excluded(plugin: Path, tmp_path: Path) -> None:
+    """In a `git worktree` or a submodule, `.git` is a file pointing at the real repository."""
+    add(plugin, ".git", text="gitdir: /somewhere/.git/worktrees/plugin\n")
+    assert names(build(plugin, tmp_path / "out")) == GOOD_FILES
+
+
 def test_ignore_rules_follow_gitignore_semantics(plugin: Path, tmp_path: Path) -> None:
     add(plugin, ".difyignore", text="*.log\n!keep.log\n/build/\ndocs/**/*.tmp\n")
     add(plugin, "a.log", "keep.log", "build/x", "sub/build/y", "docs/a/b/c.tmp", "docs/c.md")

@@ -40,7 +40,7 @@ from dify_plugin_devkit._errors import (
 #: First one present wins, as in the CLI (pkg/plugin_packager/decoder/fs.go Walk).
 IGNORE_FILES = (".difyignore", ".gitignore")
 #: Never packed, whatever the ignore file says.
-ALWAYS_EXCLUDED = (".git/",)
+ALWAYS_EXCLUDED = (".git",)  # a directory, or a file in a worktree or submodule
 REQUIREMENTS = "requirements.txt"
 DEPENDENCY_FILES = (REQUIREMENTS, "pyproject.toml")
 #: packager.go exportRequirementsFromUv, argument for argument.
