@@ -16,7 +16,7 @@ import yaml
 
 from support import GOOD_PLUGIN as GOOD
 
-from dify_plugin_devkit._check import Problem, check_plugin, inspect_plugin
+from dify_plugin_devkit._declarations import Problem, check_plugin, inspect_plugin
 from dify_plugin_devkit._cli import main
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dify_plugin_devkit._config import ConfigError, load_config
-from dify_plugin_devkit._plugin_dir import load_plugin
+from dify_plugin_devkit._declarations import load_plugin
 from support import PROBE_PLUGIN
 
 DECLARATIONS = load_plugin(PROBE_PLUGIN).settings

@@ -16,7 +16,7 @@ from support import UV_PROJECT
 from dify_plugin_devkit import _difypkg as difypkg
 from dify_plugin_devkit import _package as package
 from dify_plugin_devkit._cli import main
-from dify_plugin_devkit._check import inspect_plugin
+from dify_plugin_devkit._declarations import inspect_plugin
 from dify_plugin_devkit._package import (
     CheckFailedError,
     ExcludedFileError,

@@ -28,10 +28,10 @@ __version__ = "0.2.0"
 _EXPORTS = {
     "Devkit": "_app",
     "DevkitOptions": "_app",
-    "CheckReport": "_check",
-    "Problem": "_check",
-    "check_plugin": "_check",
-    "inspect_plugin": "_check",
+    "CheckReport": "_declarations",
+    "Problem": "_declarations",
+    "check_plugin": "_declarations",
+    "inspect_plugin": "_declarations",
     "build_package": "_package",
     **{
         name: "_errors"
@@ -47,7 +47,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from dify_plugin_devkit._app import Devkit, DevkitOptions
-    from dify_plugin_devkit._check import CheckReport, Problem, check_plugin, inspect_plugin
+    from dify_plugin_devkit._declarations import CheckReport, Problem, check_plugin, inspect_plugin
     from dify_plugin_devkit._errors import (
         CheckFailedError,
         ConfigError,

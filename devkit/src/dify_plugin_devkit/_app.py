@@ -20,8 +20,8 @@ from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend
 from dify_plugin_devkit._backwards import BackwardsInvoker
 from dify_plugin_devkit._config import DevkitConfig, load_config
 from dify_plugin_devkit._daemon import Daemon
+from dify_plugin_devkit._declarations import PluginInfo, load_plugin
 from dify_plugin_devkit._difypkg import unpack
-from dify_plugin_devkit._plugin_dir import PluginInfo, load_plugin
 from dify_plugin_devkit._runtime import PluginRuntime, ServerlessRuntime, StdioRuntime
 from dify_plugin_devkit._sessions import SessionRegistry
 

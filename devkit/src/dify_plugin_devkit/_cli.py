@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from dify_plugin_devkit._app import Devkit, DevkitOptions
-from dify_plugin_devkit._check import inspect_plugin
 from dify_plugin_devkit._console import say
+from dify_plugin_devkit._declarations import inspect_plugin
 from dify_plugin_devkit._errors import DevkitError
 from dify_plugin_devkit._package import build_package
 

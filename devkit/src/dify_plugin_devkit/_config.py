@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from dify_plugin_devkit._sdk import ProviderConfig
-
 from dify_plugin_devkit._apps import AppSpec, parse_apps
+from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
 from dify_plugin_devkit._request_codec import MAX_BODY_BYTES
+from dify_plugin_devkit._sdk import ProviderConfig
 
 Kind = ProviderConfig.Config
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -139,16 +138,23 @@ def _examples(raw: Any, where: str) -> dict[str, str]:
     return {str(k): v for k, v in raw.items()}
 
 
+def _unreadable(error: YamlFileError) -> str:
+    """Why devkit.yaml cannot be used; a missing one is usually a --config typo or no file yet."""
+    if error.failure == "missing":
+        return "file not found (pass --config or create it)"
+    if error.failure == "syntax":
+        return f"not valid YAML: {error.detail}"
+    return f"cannot read: {error.detail}"
+
+
 def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> DevkitConfig:
     """Parse and validate devkit.yaml (None → one instance `devkit` with default settings)."""
     if path is None:
         return DevkitConfig(None, (EndpointInstance("devkit", "devkit", validate_settings({}, declarations, "default")),))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found (pass --config or create it)") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        raw = read_yaml(path) or {}
+    except YamlFileError as error:
+        raise ConfigError(f"{path}: {_unreadable(error)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with `endpoints:`")
     unknown = sorted(set(raw) - _TOP_LEVEL)

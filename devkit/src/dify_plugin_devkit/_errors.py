@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dify_plugin_devkit._check import Problem
+    from dify_plugin_devkit._declarations import Problem
 
 
 class DevkitError(Exception):

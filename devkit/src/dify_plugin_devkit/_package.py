@@ -27,7 +27,7 @@ from pathlib import Path
 import pathspec
 
 from dify_plugin_devkit import _difypkg as difypkg
-from dify_plugin_devkit._check import CheckReport, Problem, inspect_plugin
+from dify_plugin_devkit._declarations import CheckReport, Problem, inspect_plugin
 from dify_plugin_devkit._difypkg import MAX_PACKAGE_BYTES
 from dify_plugin_devkit._errors import (
     CheckFailedError,

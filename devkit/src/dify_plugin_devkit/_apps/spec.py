@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dify_plugin_devkit._declarations.problems import error_message, format_loc
+from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
 
 AppMode = Literal["chat", "agent-chat", "advanced-chat", "workflow", "completion"]
@@ -160,11 +161,10 @@ def load_apps(path: Path | str) -> list[AppSpec]:
     """Read one fixture file. Raises ConfigError naming the file, the app and the field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raw = read_yaml(path)
+    except YamlFileError as exc:
+        reason = "not valid YAML" if exc.failure == "syntax" else "cannot read"
+        raise ConfigError(f"{path}: {reason}: {exc.detail}") from exc
     return parse_apps(raw, str(path))
 
 
@@ -193,15 +193,15 @@ def _reject_duplicate_ids(source: str, apps: Sequence[AppSpec]) -> None:
 def _describe(error: Mapping[str, Any], raw: Any) -> str:
     """`apps[2] (id 'x'): token_delay: Input should be a valid number` from a pydantic error."""
     loc = tuple(error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = error_message(error)
     if len(loc) >= 2 and loc[0] == "apps" and isinstance(loc[1], int):
         app = f"apps[{loc[1]}]"
         app_id = _raw_app_id(raw, loc[1])
         if app_id is not None:
             app += f" (id {app_id!r})"
-        field = _format_loc(loc[2:])
+        field = format_loc(loc[2:])
         return f"{app}: {field}: {message}" if field else f"{app}: {message}"
-    field = _format_loc(loc)
+    field = format_loc(loc)
     return f"{field}: {message}" if field else message
 
 
@@ -214,14 +214,3 @@ def _raw_app_id(raw: Any, index: int) -> str | None:
         return None
     app_id = apps[index].get("id")
     return app_id if isinstance(app_id, str) else None
-
-
-def _format_loc(loc: Sequence[str | int]) -> str:
-    """('variables', 0, 'required') -> 'variables[0].required'."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text

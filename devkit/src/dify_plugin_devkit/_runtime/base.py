@@ -14,8 +14,8 @@ from typing import Any
 
 from dify_plugin_devkit._backwards import BackwardsInvoker
 from dify_plugin_devkit._console import say
+from dify_plugin_devkit._declarations import PluginInfo
 from dify_plugin_devkit._errors import PluginExited
-from dify_plugin_devkit._plugin_dir import PluginInfo
 from dify_plugin_devkit._sessions import Session, SessionMessage
 
 # Lines carry hex of whole response chunks; leave ample room.

@@ -1,36 +1,29 @@
-"""Static analysis of a plugin's Python sources, without importing them.
+"""What the names of a plugin module refer to, as far as static analysis can tell.
 
-Answers the questions the check asks about endpoint code: which names a module
-binds, whether a name is an `Endpoint` subclass (also through imports from other
-plugin modules: the SDK's "Multiple subclasses of Endpoint" trap), and which
-`self.session.<attr>` calls need a manifest permission. It mirrors how the SDK loads
-endpoint code: the plugin root is on sys.path and `endpoints/duck.py` is the module
-`endpoints.duck`.
+The SDK finds an endpoint's class by scanning the module's global names for
+`Endpoint` subclasses and refuses to start when there is more than one, which
+catches anyone importing a shared base class into an endpoint module. So the
+reader resolves every global name, also through imports from other plugin
+modules, and tells which are `Endpoint` subclasses and whether they define `_invoke`.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-#: `self.session.<attr>` → the manifest permission it needs (dify_plugin/core/runtime.py
-#: Session attributes; the daemon refuses backwards calls without the permission).
-SESSION_PERMISSIONS = {
-    "app": "app",
-    "model": "model",
-    "tool": "tool",
-    "workflow_node": "node",
-    "storage": "storage",
-}
+from dify_plugin_devkit._declarations.pymodules import Module, PluginModules
+
 #: Modules whose `Endpoint` is the SDK's base class itself (not a subclass).
-SDK_ENDPOINT_MODULES = frozenset({
-    "dify_plugin",
-    "dify_plugin.interfaces.endpoint",
-    "dify_plugin.interfaces.endpoint.endpoint",
-})
+SDK_ENDPOINT_MODULES = frozenset(
+    {
+        "dify_plugin",
+        "dify_plugin.interfaces.endpoint",
+        "dify_plugin.interfaces.endpoint.endpoint",
+    }
+)
 
 
 BindingKind = Literal["class", "module", "sdk_endpoint", "other"]
@@ -47,85 +40,22 @@ class Binding:
     local: bool = True  # the module (or class's module) is part of the plugin
 
 
-@dataclass
-class Module:
-    name: str
-    rel: str
-    tree: ast.Module
-    is_package: bool
-    bindings: dict[str, Binding] | None = None
+class Namespaces:
+    """The global names of plugin modules after their top level ran (the SDK's `vars(mod)`)."""
 
-
-class SourceIndex:
-    """Plugin-local Python modules, resolved and parsed lazily, without importing them.
-
-    Mirrors how the SDK loads endpoint code: the plugin root is on sys.path, a
-    source `endpoints/duck.py` becomes module `endpoints.duck`, and the endpoint
-    class is the one `Endpoint` subclass among the module's global names.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.modules: dict[str, Module | None] = {}
-        self.syntax_errors: dict[str, SyntaxError] = {}
+    def __init__(self, modules: PluginModules) -> None:
+        self.modules = modules
+        self._bindings: dict[str, dict[str, Binding]] = {}
         self._endpoint_memo: dict[tuple[str, str], bool] = {}
-
-    # modules ----------------------------------------------------------------
-
-    def file_for(self, dotted: str) -> tuple[Path, bool] | None:
-        base = self.root.joinpath(*dotted.split("."))
-        if base.with_suffix(".py").is_file():
-            return base.with_suffix(".py"), False
-        if (base / "__init__.py").is_file():
-            return base / "__init__.py", True
-        return None
-
-    def is_local_package_dir(self, dotted: str) -> bool:
-        return self.root.joinpath(*dotted.split(".")).is_dir()
-
-    def load(self, dotted: str) -> Module | None:
-        if dotted in self.modules:
-            return self.modules[dotted]
-        found = self.file_for(dotted)
-        module = None
-        if found is not None:
-            path, is_package = found
-            rel = path.relative_to(self.root).as_posix()
-            try:
-                tree = ast.parse(path.read_bytes(), filename=rel)
-            except SyntaxError as exc:
-                self.syntax_errors[rel] = exc
-            else:
-                module = Module(dotted, rel, tree, is_package)
-        self.modules[dotted] = module
-        return module
-
-    def is_local(self, dotted: str) -> bool:
-        return self.file_for(dotted) is not None or self.is_local_package_dir(dotted)
-
-    @staticmethod
-    def absolute(module: Module, node: ast.ImportFrom) -> str:
-        """The absolute module name of `from <...> import`, relative levels resolved."""
-        if not node.level:
-            return node.module or ""
-        package = module.name.split(".")
-        if not module.is_package:
-            package = package[:-1]
-        if node.level - 1 > len(package):
-            return ""  # beyond the top: Python raises ImportError; nothing local to find
-        package = package[: len(package) - (node.level - 1)]
-        return ".".join([*package, *([node.module] if node.module else [])])
-
-    # namespaces -------------------------------------------------------------
 
     def bindings(self, module: Module) -> dict[str, Binding]:
         """The module's global names after its top level ran (the SDK's `vars(mod)`)."""
-        if module.bindings is None:
-            module.bindings = {}  # a cycle sees an empty namespace, as Python would
+        if module.name not in self._bindings:
+            self._bindings[module.name] = {}  # a cycle sees an empty namespace, as Python would
             names: dict[str, Binding] = {}
             self._bind_body(module, module.tree.body, names)
-            module.bindings = names
-        return module.bindings
+            self._bindings[module.name] = names
+        return self._bindings[module.name]
 
     def _bind_body(self, module: Module, body: list[ast.stmt], names: dict[str, Binding]) -> None:
         for stmt in body:
@@ -144,14 +74,11 @@ class SourceIndex:
                     for target in targets:
                         if isinstance(target, ast.Name):
                             names[target.id] = (
-                                Binding(resolved.kind, resolved.module, resolved.name,
-                                         stmt.lineno, resolved.local)
+                                Binding(resolved.kind, resolved.module, resolved.name, stmt.lineno, resolved.local)
                                 if resolved is not None
                                 else Binding("other", "", target.id, stmt.lineno)
                             )
-                case ast.AnnAssign(target=ast.Name(id=name)) | ast.AugAssign(
-                    target=ast.Name(id=name)
-                ):
+                case ast.AnnAssign(target=ast.Name(id=name)) | ast.AugAssign(target=ast.Name(id=name)):
                     names[name] = Binding("other", "", name, stmt.lineno)
                 case ast.If() | ast.For() | ast.While() | ast.With():
                     self._bind_body(module, stmt.body, names)
@@ -168,31 +95,25 @@ class SourceIndex:
             target, bound = alias.name, alias.asname
         else:
             target = bound = alias.name.split(".")[0]
-        names[bound] = Binding("module", target, target, line, self.is_local(target))
+        names[bound] = Binding("module", target, target, line, self.modules.is_local(target))
 
-    def _bind_import_from(
-        self, module: Module, stmt: ast.ImportFrom, names: dict[str, Binding]
-    ) -> None:
-        source = self.absolute(module, stmt)
-        source_module = self.load(source) if self.is_local(source) else None
+    def _bind_import_from(self, module: Module, stmt: ast.ImportFrom, names: dict[str, Binding]) -> None:
+        source = self.modules.absolute(module, stmt)
+        source_module = self.modules.load(source) if self.modules.is_local(source) else None
         for alias in stmt.names:
             if alias.name == "*":
                 if source_module is not None:
                     for name, binding in self._public(source_module).items():
-                        names[name] = Binding(binding.kind, binding.module, binding.name,
-                                               stmt.lineno, binding.local)
+                        names[name] = Binding(binding.kind, binding.module, binding.name, stmt.lineno, binding.local)
                 elif source in SDK_ENDPOINT_MODULES:
-                    names["Endpoint"] = Binding("sdk_endpoint", source, "Endpoint", stmt.lineno,
-                                                 local=False)
+                    names["Endpoint"] = Binding("sdk_endpoint", source, "Endpoint", stmt.lineno, local=False)
                 continue
             bound = alias.asname or alias.name
             names[bound] = self._lookup_from(source, source_module, alias.name, stmt.lineno)
 
-    def _lookup_from(
-        self, source: str, source_module: Module | None, name: str, line: int
-    ) -> Binding:
+    def _lookup_from(self, source: str, source_module: Module | None, name: str, line: int) -> Binding:
         submodule = f"{source}.{name}" if source else name
-        if self.file_for(submodule) is not None:
+        if self.modules.file_for(submodule) is not None:
             return Binding("module", submodule, submodule, line)
         if source_module is not None:
             found = self.bindings(source_module).get(name)
@@ -216,9 +137,7 @@ class SourceIndex:
                 return {k: v for k, v in names.items() if k in listed}
         return {k: v for k, v in names.items() if not k.startswith("_")}
 
-    def _resolve(
-        self, module: Module, expr: ast.expr, names: Mapping[str, Binding] | None = None
-    ) -> Binding | None:
+    def _resolve(self, module: Module, expr: ast.expr, names: Mapping[str, Binding] | None = None) -> Binding | None:
         """What an expression such as `Endpoint` or `base.GalleryEndpoint` names."""
         names = self.bindings(module) if names is None else names
         match expr:
@@ -238,9 +157,9 @@ class SourceIndex:
                     if owner.module in SDK_ENDPOINT_MODULES and attr == "Endpoint":
                         return Binding("sdk_endpoint", owner.module, attr, expr.lineno, False)
                     return Binding("module", dotted, dotted, expr.lineno, local=False)
-                if self.is_local(dotted):
+                if self.modules.is_local(dotted):
                     return Binding("module", dotted, dotted, expr.lineno)
-                target = self.load(owner.module)
+                target = self.modules.load(owner.module)
                 return self.bindings(target).get(attr) if target is not None else None
             case ast.Subscript(value=value):
                 return self._resolve(module, value, names)
@@ -249,7 +168,8 @@ class SourceIndex:
     # Endpoint subclasses ----------------------------------------------------
 
     def class_def(self, binding: Binding) -> tuple[Module, ast.ClassDef] | None:
-        module = self.load(binding.module) if binding.local else None
+        """The plugin module and `class` statement a class binding refers to."""
+        module = self.modules.load(binding.module) if binding.local else None
         if module is None:
             return None
         for node in ast.walk(module.tree):
@@ -258,6 +178,7 @@ class SourceIndex:
         return None
 
     def is_endpoint_class(self, binding: Binding) -> bool:
+        """Whether the binding is a class deriving, through any bases, from the SDK's Endpoint."""
         if binding.kind != "class":
             return False
         key = (binding.module, binding.name)
@@ -269,9 +190,7 @@ class SourceIndex:
                 module, node = found
                 for base in node.bases:
                     resolved = self._resolve(module, base)
-                    if resolved is not None and (
-                        resolved.kind == "sdk_endpoint" or self.is_endpoint_class(resolved)
-                    ):
+                    if resolved is not None and (resolved.kind == "sdk_endpoint" or self.is_endpoint_class(resolved)):
                         result = True
                         break
             self._endpoint_memo[key] = result
@@ -279,11 +198,7 @@ class SourceIndex:
 
     def endpoint_classes(self, module: Module) -> list[tuple[str, Binding]]:
         """(global name, binding) for every Endpoint subclass the SDK would find."""
-        return [
-            (name, binding)
-            for name, binding in self.bindings(module).items()
-            if self.is_endpoint_class(binding)
-        ]
+        return [(name, binding) for name, binding in self.bindings(module).items() if self.is_endpoint_class(binding)]
 
     def defines_invoke(self, binding: Binding) -> bool | None:
         """Whether the class or a base defines `_invoke`; None when a base is unknowable."""
@@ -292,8 +207,7 @@ class SourceIndex:
             return None
         module, node = found
         if any(
-            isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == "_invoke"
-            for item in node.body
+            isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == "_invoke" for item in node.body
         ):
             return True
         unknown = False
@@ -307,52 +221,3 @@ class SourceIndex:
                     return True
                 unknown = unknown or inherited is None
         return None if unknown else False
-
-    # reachability and session use ------------------------------------------
-
-    def imported_modules(self, module: Module) -> Iterator[str]:
-        """Plugin-local modules this module imports anywhere (also inside functions)."""
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    parts = alias.name.split(".")
-                    for i in range(1, len(parts) + 1):
-                        if self.file_for(".".join(parts[:i])) is not None:
-                            yield ".".join(parts[:i])
-            elif isinstance(node, ast.ImportFrom):
-                source = self.absolute(module, node)
-                if source and self.file_for(source) is not None:
-                    yield source
-                for alias in node.names:
-                    sub = f"{source}.{alias.name}" if source else alias.name
-                    if alias.name != "*" and self.file_for(sub) is not None:
-                        yield sub
-
-    def reachable(self, roots: Iterable[str]) -> list[Module]:
-        seen: dict[str, Module] = {}
-        todo = list(roots)
-        while todo:
-            name = todo.pop()
-            if name in seen:
-                continue
-            module = self.load(name)
-            if module is None:
-                continue
-            seen[name] = module
-            todo.extend(self.imported_modules(module))
-        return [seen[name] for name in sorted(seen)]
-
-    @staticmethod
-    def session_uses(module: Module) -> Iterator[tuple[str, int]]:
-        """(attribute, line) for each `session.<attr>` / `x.session.<attr>` expression."""
-        for node in ast.walk(module.tree):
-            if not isinstance(node, ast.Attribute) or node.attr not in SESSION_PERMISSIONS:
-                continue
-            owner = node.value
-            if (isinstance(owner, ast.Name) and owner.id == "session") or (
-                isinstance(owner, ast.Attribute) and owner.attr == "session"
-            ):
-                yield node.attr, node.lineno
-
-
-# --- the checker ----------------------------------------------------------------
