@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from dify_plugin import Endpoint
 from werkzeug import Request, Response
 
-from provider import apps, auth, http, parsing, runner
-from provider.errors import GalleryError
+from provider import apps, auth, http, parsing, streaming
+from provider.errors import EndpointError
+from provider.settings import EndpointSettings
 
 # route -> (the SDK interface to call, the app-selector setting that names the app)
-APPS = {
+APPS: dict[str, tuple[apps.AppKind, str]] = {
     "/workflow": ("workflow", "workflow_app"),
     "/completion": ("completion", "completion_app"),
 }
@@ -22,11 +23,12 @@ APPS = {
 class RunnerEndpoint(Endpoint):
     def _invoke(self, r: Request, values: Mapping, settings: Mapping) -> Response:
         kind, setting = APPS[r.path]
-        if runner.is_reconnect(r):  # an EventSource reconnecting after the end: don't run again
+        if streaming.is_reconnect(r):  # an EventSource reconnecting after the end: don't run again
             return Response(status=204)
         try:
-            # 1. nothing happens for a caller without the key
-            auth.require_api_key(r, settings)
+            # 1. the endpoint's settings, read once; nothing happens for a caller without the key
+            config = EndpointSettings.parse(settings)
+            auth.require_api_key(r, config.api_key)
             # 2. parse and validate the request (JSON body, or the query string on GET)
             run = parsing.run_request(r)
             # 3. the app comes from the endpoint's settings, never from the request
@@ -34,11 +36,11 @@ class RunnerEndpoint(Endpoint):
                 self.session,
                 kind=kind,
                 setting=setting,
-                app_id=apps.configured_app_id(settings, setting),
+                app_id=config.app_id(setting),
                 inputs=run.inputs,
                 user=run.user,
             )
             # 4. stream the app's events as SSE, or return its blocking result
-            return runner.respond(call, run.response_mode, runner.keepalive_seconds(settings))
-        except GalleryError as error:
+            return streaming.app_response(call, run.response_mode, config.keepalive_seconds)
+        except EndpointError as error:
             return http.json_error(error)

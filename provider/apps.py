@@ -1,74 +1,83 @@
 """Calling the workspace's apps through reverse invocation, and what a failure means.
 
 The SDK raises a bare `Exception` whose text is the daemon's wording for every
-failed app call. `AppCall` catches it in exactly one place and turns it into an
-`AppFailed` whose status says whose fault it was (the caller's inputs: 400; the
-endpoint's configuration: 503; the app: 502), with a message safe to show. The
-original text goes to the plugin log, never to the client.
+failed app call. `AppCall` catches it in exactly one place (`_translated`) and turns
+it into an `AppFailed` whose status says whose fault it was (the caller's inputs:
+400; the endpoint's configuration: 503; the app: 502/504), with a message safe to
+show. The original text goes to the plugin log, never to the client: it can name
+internal hosts, ids and Dify's own exception texts.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
-from dify_plugin.config.logger_format import plugin_logger_handler
+from provider.errors import AppFailed
+from provider.log import plugin_logger
 
-from provider.errors import AppFailed, AppNotConfigured
+if TYPE_CHECKING:
+    # Importing the SDK at runtime would load all of it (and gevent's monkey-patching)
+    # into every unit test of this module; endpoints hand us the session they got.
+    from dify_plugin.core.runtime import Session
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
-logger.addHandler(plugin_logger_handler)
+logger = plugin_logger(__name__)
 
+#: The SDK interface to call: `session.app.chat`, `.workflow` or `.completion`.
 AppKind = Literal["chat", "workflow", "completion"]
+#: Server-Sent Events as they come, or one result once the app has finished.
+ResponseMode = Literal["streaming", "blocking"]
 
-_REJECTED = re.compile(r"^invoke app failed: request failed with status code: (\d+) and respond with: (.*)$", re.S)
-
-
-def configured_app_id(settings: Mapping[str, Any], setting: str) -> str:
-    """The app id an `app-selector` setting holds, or AppNotConfigured naming it."""
-    value = settings.get(setting)
-    app_id = value.get("app_id") if isinstance(value, Mapping) else value
-    if not isinstance(app_id, str) or not app_id:
-        raise AppNotConfigured(
-            f"This endpoint has no app to call: the workspace owner must choose one in the "
-            f"endpoint's `{setting}` setting in Dify."
-        )
-    return app_id
+# Dify's API refused the call before the app ran; group 2 is Dify's error JSON.
+_REJECTED = re.compile(r"^invoke app failed: request failed with status code: (\d+) and respond with: (.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class AppCall:
-    """One call to the app set in `setting`; `kind` picks the SDK interface."""
+    """One call to the app chosen in the endpoint's `setting`.
 
-    session: Any  # dify_plugin Session
+    `kind` picks the SDK interface and must match the app's type (a chat, agent or
+    chatflow app is `chat`); `query` and `conversation_id` are for chat apps only.
+    `setting` names the app-selector the app came from, so that failure messages
+    can tell the workspace owner which setting to fix. `user` is passed on to Dify,
+    which currently replaces it with the session's user.
+    """
+
+    session: Session
     kind: AppKind
     setting: str
     app_id: str
-    inputs: Mapping[str, Any]
+    inputs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     user: str | None = None
     query: str | None = None
     conversation_id: str | None = None
 
-    def stream(self) -> Iterator[dict[str, Any]]:
-        """Each app event (a Dify SSE event as a dict) as it arrives; AppFailed on failure."""
-        try:
+    def stream(self) -> Generator[dict[str, Any], None, None]:
+        """Each app event (a Dify SSE event as a dict) as it arrives; AppFailed on failure,
+        whether the call is refused at once or the app fails mid-stream."""
+        with self._translated():
             yield from self._invoke("streaming")
-        except Exception as error:  # noqa: BLE001 - the SDK raises bare Exception; see module doc
-            raise self.failure(error) from None
 
     def blocking(self) -> dict[str, Any]:
-        """Dify's blocking result; AppFailed on failure."""
+        """Dify's blocking result; AppFailed on failure. Agent apps cannot answer this way."""
+        with self._translated():
+            result: dict[str, Any] = self._invoke("blocking")
+            return result
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """The one place that catches what the SDK raises (see the module doc)."""
         try:
-            return self._invoke("blocking")
+            yield
         except Exception as error:  # noqa: BLE001 - the SDK raises bare Exception; see module doc
             raise self.failure(error) from None
 
-    def _invoke(self, mode: Literal["streaming", "blocking"]) -> Any:
+    def _invoke(self, mode: ResponseMode) -> Any:
         app = self.session.app
         if self.kind == "chat":
             return app.chat.invoke(
@@ -83,7 +92,7 @@ class AppCall:
         return interface.invoke(app_id=self.app_id, inputs=dict(self.inputs), response_mode=mode, user=self.user)
 
     def failure(self, error: Exception) -> AppFailed:
-        """Translate the daemon's error text into what the client may see."""
+        """Translate the daemon's error text into what the client may see (and log the text)."""
         text = str(error)
         logger.warning("app call failed (%s %s via %s): %s", self.kind, self.app_id, self.setting, text)
         rejected = _REJECTED.match(text)

@@ -19,8 +19,10 @@ _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#fafaf7;color:#1d1d1b}
 main{max-width:42rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.4rem}.question{font-weight:600;margin:1.5rem 0 .25rem}
-.answer{white-space:pre-wrap;background:#fff;border:1px solid #e3e3dc;border-radius:.5rem;padding:.75rem 1rem;min-height:1.5rem}
-.error{background:#fff1f0;border:1px solid #f0b5ae;color:#8a1c10;border-radius:.5rem;padding:.75rem 1rem;margin-top:1rem}
+.answer{white-space:pre-wrap;background:#fff;border:1px solid #e3e3dc;border-radius:.5rem;padding:.75rem 1rem;
+min-height:1.5rem}
+.error{background:#fff1f0;border:1px solid #f0b5ae;color:#8a1c10;border-radius:.5rem;padding:.75rem 1rem;
+margin-top:1rem}
 .note{color:#6b6b66;font-size:.9rem}form{margin-top:1.5rem;display:flex;gap:.5rem}
 input[type=text]{flex:1;padding:.5rem;font:inherit}button{padding:.5rem 1rem;font:inherit}
 """
@@ -32,11 +34,7 @@ def new_nonce() -> str:
 
 def page_headers(nonce: str) -> dict[str, str]:
     """No script at all; styles only from this response; forms only back to us."""
-    csp = (
-        "default-src 'none'; "
-        f"style-src 'nonce-{nonce}'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    )
+    csp = f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     return {"Content-Security-Policy": csp, "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 
@@ -44,8 +42,8 @@ def _head(nonce: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>Duck</title><style nonce=\"{nonce}\">{_STYLE}</style></head>"
-        '<body><main><h1>🦆 Duck</h1>\n'
+        f'<title>Duck</title><style nonce="{nonce}">{_STYLE}</style></head>'
+        "<body><main><h1>🦆 Duck</h1>\n"
     )
 
 
@@ -58,7 +56,7 @@ def _form(conversation_id: str | None, key: str | None, placeholder: str) -> str
     return (
         '<form method="post" action="duck" class="ask">'
         f'<input type="text" name="query" placeholder="{escape(placeholder)}" required autofocus>'
-        f"{hidden}<button type=\"submit\">Ask</button></form>"
+        f'{hidden}<button type="submit">Ask</button></form>'
     )
 
 

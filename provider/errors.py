@@ -1,13 +1,15 @@
 """Every failure a client can see, as a named exception carrying its HTTP status.
 
-Endpoints raise these; `provider.http` turns them into responses in one place, so
-no exception text of ours (and no traceback) ever reaches a client.
+Endpoints raise these (or let provider functions raise them) and catch the base,
+`EndpointError`, in one place per endpoint; `provider.http` turns it into a response,
+so no exception text of ours (and no traceback) ever reaches a client. The `code`s are
+part of the endpoints' documented API: change a message freely, never a code.
 """
 
 from __future__ import annotations
 
 
-class GalleryError(Exception):
+class EndpointError(Exception):
     """Base: `code` is stable for programs, `message` says what to do, for people."""
 
     status = 500
@@ -20,26 +22,28 @@ class GalleryError(Exception):
             self.code = code
 
 
-class BadRequest(GalleryError):
+class BadRequest(EndpointError):
     """The request itself is wrong; the message says how to fix it."""
 
     status = 400
     code = "bad_request"
 
 
-class Unauthorized(GalleryError):
+class Unauthorized(EndpointError):
+    """The request lacks the endpoint's API key, or carries a wrong one."""
+
     status = 401
     code = "unauthorized"
 
 
-class AppNotConfigured(GalleryError):
-    """The endpoint's app setting is empty or invalid: the workspace owner must fix it."""
+class AppNotConfigured(EndpointError):
+    """A setting of the endpoint is empty or invalid: the workspace owner must fix it."""
 
     status = 503
     code = "app_not_configured"
 
 
-class AppFailed(GalleryError):
+class AppFailed(EndpointError):
     """The Dify app (or the call to it) failed. `status` depends on whose fault it is."""
 
     status = 502

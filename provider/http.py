@@ -3,30 +3,62 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
+import yaml  # PyYAML: a dependency of dify_plugin, so always installed with the plugin
 from werkzeug import Response
 
-from provider.errors import GalleryError, Unauthorized
+from provider.errors import EndpointError, Unauthorized
 from provider.sse import ServerSentEvent
 
+#: The plugin's root: where `manifest.yaml` lives (and the plugin process's working directory).
+PLUGIN_ROOT: Final = Path(__file__).resolve().parent.parent
+#: The realm when the manifest cannot tell the plugin's name.
+FALLBACK_REALM: Final = "dify-plugin"
+# What Dify accepts as a plugin name; also guarantees the realm needs no quoting.
+_PLUGIN_NAME = re.compile(r"[a-z0-9_-]{1,128}")
+
 # Proxies (nginx above all) buffer responses unless told not to; caches must not keep streams.
-STREAM_HEADERS = {
+STREAM_HEADERS: Final = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
     "X-Content-Type-Options": "nosniff",
 }
 
 
-def _error_headers(error: GalleryError) -> dict[str, str]:
+def realm_from_manifest(manifest: Path) -> str:
+    """The plugin's `name` from its manifest, for `WWW-Authenticate` realms.
+
+    Read from the manifest rather than written here so that this module stays the
+    same in every plugin copied from this one; anything unreadable (a missing file,
+    broken YAML, a name Dify would reject) gives FALLBACK_REALM instead of failing
+    requests over a header.
+    """
+    try:
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8
+        return FALLBACK_REALM
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and _PLUGIN_NAME.fullmatch(name) else FALLBACK_REALM
+
+
+#: Read once, when the plugin loads its first endpoint.
+REALM: Final = realm_from_manifest(PLUGIN_ROOT / "manifest.yaml")
+
+
+def _error_headers(error: EndpointError) -> dict[str, str]:
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if isinstance(error, Unauthorized):
-        headers["WWW-Authenticate"] = 'Bearer realm="endpoint-gallery"'
+        # RFC 9110: a 401 must say which scheme it wants.
+        headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
     return headers
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
+    """`payload` as a JSON body that no cache keeps (answers are per request)."""
     return Response(
         json.dumps(payload, ensure_ascii=False),
         status=status,
@@ -35,14 +67,19 @@ def json_response(payload: Any, status: int = 200) -> Response:
     )
 
 
-def json_error(error: GalleryError) -> Response:
+def json_error(error: EndpointError) -> Response:
     """`{"error": {"code", "message"}}` with the error's status."""
     body = json.dumps({"error": {"code": error.code, "message": error.message}}, ensure_ascii=False)
-    return Response(body, status=error.status, content_type="application/json; charset=utf-8", headers=_error_headers(error))
+    return Response(
+        body, status=error.status, content_type="application/json; charset=utf-8", headers=_error_headers(error)
+    )
 
 
-def html_error(error: GalleryError, page: str, headers: dict[str, str]) -> Response:
-    return Response(page, status=error.status, content_type="text/html; charset=utf-8", headers={**_error_headers(error), **headers})
+def html_error(error: EndpointError, page: str, headers: dict[str, str]) -> Response:
+    """An HTML `page` explaining `error`, with the error's status, for endpoints people open in a browser."""
+    return Response(
+        page, status=error.status, content_type="text/html; charset=utf-8", headers={**_error_headers(error), **headers}
+    )
 
 
 def sse_response(frames: Iterable[ServerSentEvent]) -> Response:
@@ -56,8 +93,12 @@ def sse_response(frames: Iterable[ServerSentEvent]) -> Response:
 
 
 def html_stream(chunks: Iterable[str], headers: dict[str, str]) -> Response:
+    """An HTML page sent piece by piece as `chunks` yields them (each flushed as it comes)."""
+
     def encoded() -> Iterator[bytes]:
         for chunk in chunks:
             yield chunk.encode("utf-8")
 
-    return Response(encoded(), status=200, content_type="text/html; charset=utf-8", headers={**STREAM_HEADERS, **headers})
+    return Response(
+        encoded(), status=200, content_type="text/html; charset=utf-8", headers={**STREAM_HEADERS, **headers}
+    )

@@ -1,58 +1,51 @@
 """Keep-alives during an app's silences.
 
 Gateways cut connections that stay silent for ~60 s, and workflows can think far
-longer than that between two events. `with_keepalive` reads the app's events in a
-helper (a greenlet under the SDK's gevent) and yields `KEEPALIVE` whenever
+longer than that between two events. `with_keepalive` reads the app's events on a
+helper thread (a greenlet under the SDK's gevent) and yields `KEEPALIVE` whenever
 `silence` seconds pass without one, so the caller can send a comment frame.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterator
-from typing import Final, TypeVar
-
-T = TypeVar("T")
+from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from enum import Enum
+from typing import Final, Literal, cast
 
 
-class _KeepAlive:
+class KeepAlive(Enum):
+    """The type of KEEPALIVE (an enum of one, so `item is KEEPALIVE` narrows types)."""
+
+    KEEPALIVE = "KEEPALIVE"
+
     def __repr__(self) -> str:
-        return "KEEPALIVE"
+        return self.value
 
 
-KEEPALIVE: Final = _KeepAlive()
+#: Yielded by `with_keepalive` when the source has been silent for `silence` seconds.
+KEEPALIVE: Final = KeepAlive.KEEPALIVE
 _DONE: Final = object()
 
 
-def with_keepalive(source: Iterator[T], silence: float) -> Iterator[T | _KeepAlive]:
+def with_keepalive[T](source: Iterator[T], silence: float) -> Generator[T | Literal[KeepAlive.KEEPALIVE], None, None]:
     """Items of `source` in order, with KEEPALIVE after each `silence` without one.
-    An exception raised by `source` is raised here, at the point it happened."""
-    mailbox: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
-    stopped = threading.Event()
 
-    def pump() -> None:
-        try:
-            for item in source:
-                mailbox.put((item, None))
-                if stopped.is_set():  # the client went away: stop reading the app
-                    return
-            mailbox.put((_DONE, None))
-        except Exception as error:  # noqa: BLE001 - handed over to the consumer, re-raised there
-            mailbox.put((_DONE, error))
-
-    threading.Thread(target=pump, name="app-events", daemon=True).start()
+    An exception raised by `source` is raised here, at the point it happened (the
+    helper's future carries it over, so nothing is caught and re-wrapped). One item
+    is read at a time: when the consumer stops (the client went away), no further
+    item is asked of the app.
+    """
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="app-events")
     try:
         while True:
-            try:
-                item, error = mailbox.get(timeout=silence)
-            except queue.Empty:
+            pending = reader.submit(next, source, _DONE)
+            while not wait([pending], timeout=silence).done:
                 yield KEEPALIVE
-                continue
+            item = pending.result()  # raises what `source` raised
             if item is _DONE:
-                if error is not None:
-                    raise error
                 return
-            yield item  # type: ignore[misc]
+            yield cast(T, item)
     finally:
-        stopped.set()
+        # Never wait here for a silent app: the helper ends once its pending read returns.
+        reader.shutdown(wait=False, cancel_futures=True)

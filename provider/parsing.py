@@ -1,4 +1,8 @@
-"""Parse and validate what clients send; every rejection is a BadRequest saying what to fix."""
+"""Parse and validate what clients send; every rejection is a BadRequest saying what to fix.
+
+Messages speak to the person calling the endpoint (name the field, say what was
+expected and what to do); `code`s are for programs and never change.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +10,53 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from werkzeug import Request
 
+from provider.apps import ResponseMode
 from provider.errors import BadRequest
 from provider.limits import MAX_INPUTS_BYTES, MAX_QUERY_CHARS, MAX_USER_CHARS
 
-RESPONSE_MODES = ("streaming", "blocking")
+RESPONSE_MODES: tuple[ResponseMode, ...] = ("streaming", "blocking")
 _RUN_FIELDS = ("inputs", "response_mode", "user")
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    """A request to run a workflow or completion app."""
+    """A request to run a workflow or completion app: its inputs, and how to answer."""
 
     inputs: dict[str, Any]
-    response_mode: str = "streaming"
+    response_mode: ResponseMode = "streaming"
     user: str | None = None
 
 
 @dataclass(frozen=True)
 class Question:
-    """A question for the Duck page's chat app."""
+    """A question for a chat app, possibly continuing a conversation."""
 
     query: str
     conversation_id: str | None = None
     user: str | None = None
 
 
-def _loads(text: str | bytes, what: str) -> Any:
+def _loads(text: str, what: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise BadRequest(
             f"{what} is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}).",
             code="invalid_json",
         ) from None
+    except RecursionError:  # thousands of nested brackets: valid JSON, but not something to run
+        raise BadRequest(f"{what} is nested too deeply.", code="invalid_json") from None
 
 
-def json_body(r: Request) -> dict[str, Any]:
-    """The body as a JSON object; an empty body counts as `{}`."""
+def json_body(r: Request, example: str | None = None) -> dict[str, Any]:
+    """The body as a JSON object; an empty body counts as `{}`.
+
+    `example` (e.g. `{"query": "..."}`) is shown when the body is JSON but not an object.
+    """
     raw = r.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -56,11 +66,25 @@ def json_body(r: Request) -> dict[str, Any]:
         raise BadRequest("The body is not UTF-8 text; send JSON encoded as UTF-8.", code="invalid_json") from None
     body = _loads(text, "The request body")
     if not isinstance(body, dict):
+        like = f" like {example}" if example else ""
         raise BadRequest(
-            f"The request body must be a JSON object like {{\"inputs\": {{...}}}}, not a JSON {type(body).__name__}.",
+            f"The request body must be a JSON object{like}, not a JSON {_json_type(body)}.",
             code="invalid_body",
         )
     return body
+
+
+def _json_type(value: object) -> str:
+    """JSON's name for a parsed value's type (a client sent JSON, not Python)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def _optional_str(fields: Mapping[str, Any], name: str, max_chars: int) -> str | None:
@@ -70,7 +94,9 @@ def _optional_str(fields: Mapping[str, Any], name: str, max_chars: int) -> str |
     if not isinstance(value, str):
         raise BadRequest(f"`{name}` must be a string.", code="invalid_field")
     if len(value) > max_chars:
-        raise BadRequest(f"`{name}` is too long ({len(value)} characters; at most {max_chars}).", code="field_too_large")
+        raise BadRequest(
+            f"`{name}` is too long ({len(value)} characters; at most {max_chars}).", code="field_too_large"
+        )
     return value
 
 
@@ -88,12 +114,14 @@ def run_request(r: Request) -> RunRequest:
     with `inputs` as JSON text."""
     if r.method == "GET":
         fields: dict[str, Any] = dict(r.args.items())
-        hint = " The API key goes in the Authorization header (`Authorization: Bearer <key>`)." if "key" in fields else ""
+        hint = (
+            " The API key goes in the Authorization header (`Authorization: Bearer <key>`)." if "key" in fields else ""
+        )
         _reject_unknown(fields, _RUN_FIELDS, hint)
         if "inputs" in fields:
             fields["inputs"] = _loads(fields["inputs"], "The `inputs` query parameter")
     else:
-        fields = json_body(r)
+        fields = json_body(r, example='{"inputs": {...}}')
         _reject_unknown(fields, _RUN_FIELDS)
 
     inputs = fields.get("inputs", {})
@@ -101,7 +129,7 @@ def run_request(r: Request) -> RunRequest:
         inputs = {}
     if not isinstance(inputs, dict):
         raise BadRequest(
-            f"`inputs` must be a JSON object mapping variable names to values, not a JSON {type(inputs).__name__}.",
+            f"`inputs` must be a JSON object mapping variable names to values, not a JSON {_json_type(inputs)}.",
             code="invalid_field",
         )
     size = len(json.dumps(inputs, ensure_ascii=False).encode())
@@ -111,14 +139,17 @@ def run_request(r: Request) -> RunRequest:
     mode = fields.get("response_mode") or "streaming"
     if mode not in RESPONSE_MODES:
         raise BadRequest(
-            f"`response_mode` must be \"streaming\" or \"blocking\", not {json.dumps(mode)}.",
+            f'`response_mode` must be "streaming" or "blocking", not {json.dumps(mode)}.',
             code="invalid_response_mode",
         )
-    return RunRequest(inputs=inputs, response_mode=mode, user=_optional_str(fields, "user", MAX_USER_CHARS))
+    return RunRequest(
+        inputs=inputs, response_mode=cast(ResponseMode, mode), user=_optional_str(fields, "user", MAX_USER_CHARS)
+    )
 
 
-def duck_fields(r: Request) -> dict[str, Any]:
-    """Duck's fields: the query string on GET; a form or a JSON object on POST."""
+def form_fields(r: Request) -> dict[str, Any]:
+    """The request's fields wherever a browser or a program puts them: the query
+    string on GET; a form (urlencoded or multipart) or a JSON object on POST."""
     if r.method == "GET":
         return dict(r.args.items())
     if r.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -127,6 +158,7 @@ def duck_fields(r: Request) -> dict[str, Any]:
 
 
 def question(fields: Mapping[str, Any]) -> Question:
+    """`query` (required), `conversation_id` (a UUID from a previous answer) and `user`."""
     query = fields.get("query")
     if not isinstance(query, str) and query is not None:
         raise BadRequest("`query` must be a string.", code="invalid_field")

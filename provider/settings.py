@@ -1,0 +1,88 @@
+"""An endpoint's settings, read once per request into one typed value.
+
+Dify hands `_invoke` the settings as the workspace owner filled them in: a plain
+mapping of the group file's settings, where an empty field may be missing, `None`
+or `""`, text arrives as text and an `app-selector` as an object holding `app_id`.
+`EndpointSettings.parse` reads all of that in one place, so endpoints use
+`config.api_key`, `config.keepalive_seconds` and `config.app_id("chat_app")` instead
+of fishing in the mapping, and a broken setting is reported the same way everywhere:
+`AppNotConfigured` (503), naming the setting the owner must fix, never its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from provider.errors import AppNotConfigured
+from provider.limits import DEFAULT_KEEPALIVE_SECONDS, KEEPALIVE_RANGE
+
+#: Setting names this module reads; declare them in the group file under these names.
+API_KEY = "api_key"
+KEEPALIVE_SECONDS = "keepalive_seconds"
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """What an endpoint instance is configured to do.
+
+    `api_key`: the key callers must send, or None when the owner left it empty (anyone
+    with the URL may call). `keepalive_seconds`: how long a stream may stay silent
+    before a keep-alive goes out. `apps`: the app id chosen in each app-selector
+    setting that holds one; ask for one with `app_id(setting)`.
+    """
+
+    # repr=False: a settings object that ends up in a log line must not carry the key.
+    api_key: str | None = field(default=None, repr=False)
+    keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
+    apps: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def parse(cls, settings: Mapping[str, Any]) -> EndpointSettings:
+        """Read Dify's settings mapping; AppNotConfigured if `keepalive_seconds` is invalid.
+
+        App settings are checked only when an endpoint asks for one (`app_id`): each
+        route needs its own app, and an instance may leave the others empty.
+        """
+        key = settings.get(API_KEY)
+        return cls(
+            api_key=key if isinstance(key, str) and key else None,
+            keepalive_seconds=_keepalive_seconds(settings.get(KEEPALIVE_SECONDS)),
+            apps=MappingProxyType(
+                {name: app_id for name, value in settings.items() if (app_id := _app_id(value)) is not None}
+            ),
+        )
+
+    def app_id(self, setting: str) -> str:
+        """The app chosen in the app-selector `setting`; AppNotConfigured naming it if none is."""
+        app_id = self.apps.get(setting)
+        if app_id is None:
+            raise AppNotConfigured(
+                f"This endpoint has no app to call: the workspace owner must choose one in the "
+                f"endpoint's `{setting}` setting in Dify."
+            )
+        return app_id
+
+
+def _app_id(value: object) -> str | None:
+    """An app-selector's value is an object holding at least `app_id`."""
+    app_id = value.get("app_id") if isinstance(value, Mapping) else None
+    return app_id if isinstance(app_id, str) and app_id else None
+
+
+def _keepalive_seconds(raw: object) -> float:
+    """A `text-input` setting: text (or a number), empty for the default."""
+    if raw is None or str(raw).strip() == "":
+        return DEFAULT_KEEPALIVE_SECONDS
+    low, high = KEEPALIVE_RANGE
+    try:
+        seconds = float(str(raw))
+    except ValueError:
+        seconds = float("nan")  # reported below, like any other number out of range
+    if not low <= seconds <= high:  # NaN compares false: out of range too
+        raise AppNotConfigured(
+            f"The endpoint's `{KEEPALIVE_SECONDS}` setting must be a number of seconds from {low:g} to {high:g}."
+        )
+    return seconds

@@ -1,0 +1,73 @@
+"""Stand-ins for what Dify hands an endpoint: werkzeug requests and the SDK session.
+
+Nothing here starts a process or opens a socket: the unit tests run in milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
+
+from werkzeug import Request
+from werkzeug.test import EnvironBuilder
+
+if TYPE_CHECKING:
+    from dify_plugin.core.runtime import Session
+
+
+def request(method: str = "GET", path: str = "/", **builder: Any) -> Request:
+    """A werkzeug Request as the SDK builds it; `builder` goes to EnvironBuilder
+    (query_string=, json=, data=, headers=, content_type=)."""
+    return Request(EnvironBuilder(method=method, path=path, **builder).get_environ())
+
+
+@dataclass
+class FakeAppInterface:
+    """One of `session.app.chat / .workflow / .completion`.
+
+    Streaming calls yield `events`, then raise `Exception(error)` if `error` is set
+    (the SDK raises the daemon's text as a bare Exception while iterating); blocking
+    calls return `result` or raise. `raise_on_call` raises when `invoke` is called.
+    Every call's keyword arguments are recorded in `calls`.
+    """
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    raise_on_call: bool = False
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    closed: bool = False
+
+    def invoke(self, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        if self.raise_on_call and self.error is not None:
+            raise Exception(self.error)  # a bare Exception: what the SDK raises
+        if kwargs["response_mode"] == "blocking":
+            if self.error is not None:
+                raise Exception(self.error)  # a bare Exception: what the SDK raises
+            return self.result
+        return self._stream()
+
+    def _stream(self) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self.events
+            if self.error is not None:
+                raise Exception(self.error)  # a bare Exception: what the SDK raises
+        finally:
+            self.closed = True
+
+
+def fake_session(
+    chat: FakeAppInterface | None = None,
+    workflow: FakeAppInterface | None = None,
+    completion: FakeAppInterface | None = None,
+) -> Session:
+    """A session whose `app.chat/workflow/completion` are the given fakes (fresh ones by default)."""
+    app = SimpleNamespace(
+        chat=chat or FakeAppInterface(),
+        workflow=workflow or FakeAppInterface(),
+        completion=completion or FakeAppInterface(),
+    )
+    return cast("Session", SimpleNamespace(app=app))

@@ -1,0 +1,100 @@
+"""provider.http: errors become responses in one place; the realm comes from the manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from provider import http
+from provider.errors import AppFailed, AppNotConfigured, BadRequest, EndpointError, Unauthorized
+from provider.sse import ServerSentEvent
+from tests.conftest import manifest
+
+
+def test_the_realm_is_the_plugins_name_from_its_manifest() -> None:
+    assert manifest()["name"] == http.REALM
+    response = http.json_error(Unauthorized("Send the key.", code="missing_api_key"))
+    assert response.headers["WWW-Authenticate"] == f'Bearer realm="{manifest()["name"]}"'
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,  # no file
+        b"name: [unclosed",
+        b"- just\n- a list\n",
+        b"name: 42\n",
+        b'name: "Has Spaces and \\"quotes\\""\n',
+        b"name: \xff\xfe\n",
+    ],
+)
+def test_an_unreadable_manifest_gives_the_neutral_realm(tmp_path: Path, content: bytes | None) -> None:
+    path = tmp_path / "manifest.yaml"
+    if content is not None:
+        path.write_bytes(content)
+    assert http.realm_from_manifest(path) == http.FALLBACK_REALM
+
+
+def test_a_readable_manifest_gives_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.yaml"
+    path.write_text("name: my_plugin\nversion: 0.1.0\n", encoding="utf-8")
+    assert http.realm_from_manifest(path) == "my_plugin"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (BadRequest("Fix the body."), 400, "bad_request"),
+        (BadRequest("Fix it.", code="invalid_json"), 400, "invalid_json"),
+        (AppNotConfigured("Choose an app."), 503, "app_not_configured"),
+        (AppFailed("Too slow.", code="app_timeout", status=504), 504, "app_timeout"),
+        (EndpointError("Something of ours."), 500, "internal_error"),
+    ],
+)
+def test_json_error_carries_status_code_and_message(error: EndpointError, status: int, code: str) -> None:
+    response = http.json_error(error)
+    assert response.status_code == status
+    assert response.content_type == "application/json; charset=utf-8"
+    assert json.loads(response.get_data()) == {"error": {"code": code, "message": error.message}}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_json_keeps_non_ascii_text_readable() -> None:
+    response = http.json_response({"answer": "canard 🦆"})
+    assert response.status_code == 200
+    assert "canard 🦆" in response.get_data(as_text=True)
+
+
+def test_html_error_keeps_the_pages_headers_and_the_challenge() -> None:
+    response = http.html_error(Unauthorized("No."), "<p>No.</p>", {"Content-Security-Policy": "default-src 'none'"})
+    assert response.status_code == 401
+    assert response.content_type == "text/html; charset=utf-8"
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")
+
+
+def test_sse_response_sends_each_frame_as_its_own_chunk_with_anti_buffering_headers() -> None:
+    frames = [ServerSentEvent(comment="open"), ServerSentEvent.json("message", {"a": 1}, id="1")]
+    response = http.sse_response(frames)
+    assert response.content_type == "text/event-stream; charset=utf-8"
+    assert response.headers["X-Accel-Buffering"] == "no"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert list(response.response) == [frame.encode() for frame in frames]
+
+
+def test_html_stream_sends_each_piece_as_it_comes() -> None:
+    response = http.html_stream(iter(["<p>", "é", "</p>"]), {"X-Frame-Options": "DENY"})
+    assert list(response.response) == [b"<p>", "é".encode(), b"</p>"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Accel-Buffering"] == "no"
+
+
+def test_shared_code_names_no_particular_plugin() -> None:
+    """provider/ is copied into other plugins as is: no word of this one in it."""
+    sources = Path(http.__file__).parent.glob("*.py")
+    offending = [path.name for path in sources if "gallery" in path.read_text(encoding="utf-8").lower()]
+    assert offending == []
