@@ -55,5 +55,11 @@ PY=$(find_python)
 UV=$(find_uv)
 echo "bootstrap: python $("$PY" -c 'import platform; print(platform.python_version())') at $PY; $("$UV" --version)" >&2
 export UV_PYTHON_DOWNLOADS=never
+# A copy of the template that renamed its project (or changed a dependency) has a stale
+# lock: bring it up to date once, visibly, rather than fail on --frozen below.
+if ! "$UV" lock --check --python "$PY" >/dev/null 2>&1; then
+  echo "bootstrap: pyproject.toml changed since uv.lock was written: running uv lock" >&2
+  "$UV" lock --python "$PY" >&2
+fi
 # --all-packages: the devkit is a workspace member that no dependency list names
 "$UV" sync --frozen --all-packages --python "$PY" >&2

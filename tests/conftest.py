@@ -1,14 +1,17 @@
 """Shared fixtures of the plugin's tests.
 
 The plugin runs behind the devkit through its pytest plugin (`dify_devkit`, from the
-dify-plugin-devkit package): a real plugin process, hit over real HTTP. Names of this
-plugin (its hook ids, its routes) come from `manifest.yaml` and the devkit
-configurations, not from literals, so a copy of this template can keep these tests.
+dify-plugin-devkit package): a real plugin process, hit over real HTTP. Tests that
+are not about one route (packaging, `make dev`) take this plugin's names — its routes,
+its demo endpoint instances and their example requests — from `manifest.yaml`, the
+group file and `dev/devkit.yaml`, never from literals, so a copy of this template
+keeps them working unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +25,54 @@ FIXTURES = ROOT / "tests" / "fixtures"
 DEV_CONFIG = ROOT / "dev" / "devkit.yaml"
 
 
+def read_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
 def manifest() -> dict[str, Any]:
     """The plugin's manifest.yaml."""
-    return yaml.safe_load((ROOT / "manifest.yaml").read_text(encoding="utf-8"))
+    return read_yaml(ROOT / "manifest.yaml")
+
+
+def routes() -> list[tuple[str, str]]:
+    """(METHOD, path) of every route the plugin's endpoint group declares (Dify keeps
+    only the last group of a plugin)."""
+    group = read_yaml(ROOT / manifest()["plugins"]["endpoints"][-1])
+    found = []
+    for entry in group["endpoints"]:
+        declaration = read_yaml(ROOT / entry) if isinstance(entry, str) else entry
+        found.append((str(declaration["method"]).upper(), str(declaration["path"])))
+    return found
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example request of `dev/devkit.yaml`, as `make dev` prints it."""
+
+    hook_id: str
+    method: str
+    path: str
+    example: str  # a query string ("?q=1") for GET, a JSON body otherwise
+
+    def send(self, base_url: str, client: httpx.Client) -> httpx.Response:
+        """Send it exactly as the printed curl line does."""
+        url = f"{base_url}/e/{self.hook_id}{self.path}"
+        if self.method == "GET":
+            return client.get(url + self.example)
+        headers = {"Content-Type": "application/json"}
+        return client.request(self.method, url, content=self.example or "{}", headers=headers)
+
+
+def dev_examples() -> list[Example]:
+    """The example request of every route on the first endpoint instance of
+    dev/devkit.yaml (its own examples first, then the file's)."""
+    config = read_yaml(DEV_CONFIG)
+    first = config["endpoints"][0]
+    shared, own = config.get("examples") or {}, first.get("examples") or {}
+    return [
+        Example(first["hook_id"], method, path, own.get(f"{method} {path}", shared.get(f"{method} {path}", "")))
+        for method, path in routes()
+    ]
 
 
 @pytest.fixture

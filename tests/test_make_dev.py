@@ -10,31 +10,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from dify_plugin_devkit.testing import pid_alive
-from tests.conftest import DEV_CONFIG, ROOT
-
-
-def routes() -> list[tuple[str, str]]:
-    """(method, path) of every route the plugin's endpoint group declares."""
-    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
-    group = yaml.safe_load((ROOT / manifest["plugins"]["endpoints"][-1]).read_text())
-    found = []
-    for entry in group["endpoints"]:
-        declaration = yaml.safe_load((ROOT / entry).read_text())
-        found.append((declaration["method"].upper(), declaration["path"]))
-    return found
+from tests.conftest import ROOT, dev_examples
 
 
 def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = 5600 + os.getpid() % 300
-    config = yaml.safe_load(DEV_CONFIG.read_text())
-    first, examples = config["endpoints"][0], config.get("examples", {})
+    examples = dev_examples()
     others = set(plugin_processes(ROOT))  # other tests' devkits may run the gallery too
     process = subprocess.Popen(
         ["make", "--no-print-directory", "dev", f"PORT={port}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     lines: list[str] = []
     try:
@@ -44,16 +35,17 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
             if line.startswith("Ctrl-C stops"):
                 break
         banner = "".join(lines)
-        base = f"http://127.0.0.1:{port}/e/{first['hook_id']}"
-        for method, path in routes():
-            example = first.get("examples", {}).get(f"{method} {path}", examples.get(f"{method} {path}", ""))
-            if method == "GET":
-                assert f"curl -N '{base}{path}{example}'" in banner
-            else:
-                assert f"curl -N -X {method} '{base}{path}'" in banner
-        method, path = routes()[0]
-        url = f"{base}{path}" + (first.get("examples", {}).get(f"{method} {path}") or examples.get(f"{method} {path}", ""))
-        assert httpx.request(method, url, timeout=30).status_code == 200
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(timeout=30) as client:
+            for ex in examples:
+                url = f"{base}/e/{ex.hook_id}{ex.path}"
+                if ex.method == "GET":
+                    assert f"curl -N '{url}{ex.example}'" in banner
+                else:
+                    assert f"curl -N -X {ex.method} '{url}'" in banner
+                    assert f"-d '{ex.example or '{}'}'" in banner
+                response = ex.send(base, client)
+                assert response.status_code == 200, f"{ex}: {response.status_code} {response.text[:300]}"
         ours = set(plugin_processes(ROOT)) - others
         assert ours, "make dev should have started the plugin"
     finally:

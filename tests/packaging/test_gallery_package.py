@@ -1,27 +1,19 @@
-"""The built .difypkg is complete: the devkit runs the plugin from it, every route answers;
-and it holds nothing of the development setup."""
+"""The built .difypkg is complete: the devkit runs the plugin from it and every route
+answers its `make dev` example; and it holds nothing of the development setup."""
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from httpx_sse import connect_sse
 
 from dify_plugin_devkit import build_package
 from dify_plugin_devkit.testing import RunningDevkit, start_devkit
-from tests.conftest import ROOT, manifest
+from tests.conftest import DEV_CONFIG, ROOT, Example, dev_examples, manifest
 
-CONFIG = {
-    "endpoints": [
-        {"hook_id": "pkg", "settings": {"chat_app": "demo-chat-echo", "workflow_app": "demo-workflow",
-                                        "completion_app": "demo-completion"}},
-    ],
-}
 #: Top-level folders and files of the repository that are development-only.
 DEVELOPMENT_ONLY = {"devkit", "tests", "dev", ".venv", ".cache", ".ci", "dist", "Makefile", ".gitignore"}
 
@@ -33,7 +25,8 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def from_package(package: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDevkit]:
-    devkit = start_devkit(ROOT, CONFIG, workdir=tmp_path_factory.mktemp("run"), extra_args=("--package", str(package)))
+    workdir = tmp_path_factory.mktemp("run")
+    devkit = start_devkit(ROOT, DEV_CONFIG, workdir=workdir, extra_args=("--package", str(package)))
     yield devkit
     devkit.stop()
 
@@ -58,18 +51,9 @@ def test_exported_requirements_name_the_sdk_and_no_dev_tool(package: Path) -> No
         assert dev_only not in requirements, dev_only
 
 
-def test_duck_answers_from_the_package(from_package: RunningDevkit, client: httpx.Client) -> None:
-    page = client.get(from_package.url("pkg", "/duck"), params={"query": "packaged"})
-    assert 'id="answer">Turn 1: packaged</div>' in page.text
-    assert client.post(from_package.url("pkg", "/duck"), data={"query": "posted"}).status_code == 200
-
-
-@pytest.mark.parametrize(("route", "inputs", "last"), [
-    ("/workflow", {"topic": "t"}, "workflow_finished"),
-    ("/completion", {"name": "n"}, "message_end"),
-])
-def test_runners_answer_from_the_package(from_package: RunningDevkit, client: httpx.Client, route: str, inputs: dict, last: str) -> None:
-    with connect_sse(client, "POST", from_package.url("pkg", route), json={"inputs": inputs}) as source:
-        assert [e.event for e in source.iter_sse()][-1] == last
-    with connect_sse(client, "GET", from_package.url("pkg", route), params={"inputs": json.dumps(inputs)}) as source:
-        assert [e.event for e in source.iter_sse()][-1] == last
+@pytest.mark.parametrize("example", dev_examples(), ids=lambda ex: f"{ex.method} {ex.path}")
+def test_every_route_answers_from_the_package(from_package: RunningDevkit, client: httpx.Client, example: Example) -> None:
+    """Every example of dev/devkit.yaml, sent to the plugin run from its package."""
+    response = example.send(from_package.base_url, client)
+    assert response.status_code == 200, response.text[:300]
+    assert response.content

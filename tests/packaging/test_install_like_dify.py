@@ -25,14 +25,13 @@ from uv import find_uv_bin
 
 from dify_plugin_devkit import build_package
 from dify_plugin_devkit.testing import start_devkit
-from tests.conftest import ROOT
+from tests.conftest import DEV_CONFIG, ROOT, dev_examples
 
 INSTALLS = {
     "uv sync (pyproject.toml + uv.lock)": ["sync", "--no-dev", "--frozen"],
     "uv sync, lock ignored (PLUGIN_IGNORE_UV_LOCK=true)": ["sync", "--no-dev"],
     "uv pip (requirements.txt, index mirror set)": ["pip", "install", "-r", "requirements.txt"],
 }
-CONFIG = {"endpoints": [{"hook_id": "installed", "settings": {"chat_app": "demo-chat-echo"}}]}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,9 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=list(INSTALLS), scope="module")
-def installed(request: pytest.FixtureRequest, package: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def installed(
+    request: pytest.FixtureRequest, package: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     """An empty folder with the package unpacked and its environment built as the daemon does."""
     folder = tmp_path_factory.mktemp("installed")
     with zipfile.ZipFile(package) as archive:
@@ -66,9 +67,11 @@ def test_environment_has_the_sdk_and_nothing_of_the_development_setup(installed:
 
 def test_plugin_starts_from_that_environment_and_answers(installed: Path, tmp_path: Path) -> None:
     plugin_dir = installed.parent.parent.parent
-    devkit = start_devkit(plugin_dir, CONFIG, workdir=tmp_path, extra_args=("--python", str(installed)))
+    devkit = start_devkit(plugin_dir, DEV_CONFIG, workdir=tmp_path, extra_args=("--python", str(installed)))
     try:
-        page = httpx.get(devkit.url("installed", "/duck"), params={"query": "installed"}, timeout=30)
-        assert page.status_code == 200 and 'id="answer">Turn 1: installed</div>' in page.text
+        with httpx.Client(timeout=30) as client:
+            for example in dev_examples():
+                response = example.send(devkit.base_url, client)
+                assert response.status_code == 200, f"{example}: {response.text[:300]}"
     finally:
         devkit.stop()
