@@ -65,7 +65,7 @@ class AskEndpoint(Endpoint):
 '''
 
 # The author's endpoint test, written with the devkit's pytest plugin (devkit/README.md).
-ASK_TEST = '''\
+ASK_TEST = """\
 from httpx_sse import connect_sse
 
 
@@ -75,7 +75,7 @@ def test_ask_streams_the_chat_apps_answer(dify_devkit):
         events = [event.json() for event in source.iter_sse()]
     assert "".join(event.get("answer", "") for event in events) == "Turn 1: hi"
     assert events[-1]["event"] == "message_end"
-'''
+"""
 
 
 def tracked_files(root: Path) -> list[str]:
@@ -188,9 +188,9 @@ def test_copied_template_with_one_new_sse_endpoint_checks_tests_and_packages(tmp
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"ok: {NAME} 0.1.0: 1 endpoints, 3 settings" in checked.stdout
 
-    tested = make(plugin, "test", "PYTEST_ARGS=tests -q -p no:cacheprovider")
+    tested = make(plugin, "test", "PYTEST_ARGS=tests -q -rA -p no:cacheprovider")
     assert tested.returncode == 0, tested.stdout[-5000:] + tested.stderr[-3000:]
-    assert " passed" in tested.stdout and "test_ask.py" not in tested.stdout.split("short test summary")[-1]
+    assert "PASSED tests/test_ask.py::test_ask_streams_the_chat_apps_answer" in tested.stdout
 
     packaged = make(plugin, "package")
     assert packaged.returncode == 0, packaged.stdout + packaged.stderr

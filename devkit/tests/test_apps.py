@@ -185,7 +185,9 @@ def test_workflow_uses_the_declared_nodes() -> None:
 
 
 def test_completion_streams_messages_with_a_fresh_conversation_id_per_call() -> None:
-    spec = app(id="c", mode="completion", script="completion", answer="Dear {{name}}, hi.", variables=[{"name": "name"}])
+    spec = app(
+        id="c", mode="completion", script="completion", answer="Dear {{name}}, hi.", variables=[{"name": "name"}]
+    )
     b = backend(spec)
     first = collect(b, flow_request("c", {"name": "Ann"}))
     second = collect(b, flow_request("c", {"name": "Bob"}))
@@ -441,9 +443,13 @@ def test_silent_after_sends_n_events_then_hangs(response_mode: str) -> None:
     async def scenario() -> list[Event]:
         received: list[Event] = []
         stream = backend(spec).invoke(flow_request("s", mode=response_mode))
-        with pytest.raises(TimeoutError):
+
+        async def receive_until_silent() -> None:
             while True:
                 received.append(await asyncio.wait_for(anext(stream), timeout=0.3))
+
+        with pytest.raises(TimeoutError):
+            await receive_until_silent()
         await stream.aclose()
         return received
 
@@ -570,7 +576,8 @@ def test_later_file_overrides_an_app_with_the_same_id(tmp_path: Path) -> None:
     )
     b = AppBackend.from_files(DEFAULT_APPS_FILE, override)
     assert b.get("demo-chat-echo").name == "Mine"  # type: ignore[union-attr]
-    assert b.get("my-app") is not None and b.get("demo-workflow") is not None
+    assert b.get("my-app") is not None
+    assert b.get("demo-workflow") is not None
     assert len(b.apps) == len(load_apps(DEFAULT_APPS_FILE)) + 1
     assert deltas(collect(b, chat_request("demo-chat-echo", "hi"))) == "Overridden."
 
@@ -580,6 +587,7 @@ def test_oldest_conversations_are_forgotten_beyond_the_cap() -> None:
     b.max_conversations = 2
     first, second, third = (collect(b, chat_request("c", f"q{i}"))[0]["conversation_id"] for i in range(3))
     _, error = collect_failure(b, chat_request("c", "again", conversation_id=first))
-    assert error.status == 404 and error.message == "Conversation Not Exists."
+    assert error.status == 404
+    assert error.message == "Conversation Not Exists."
     for kept in (second, third):
         assert deltas(collect(b, chat_request("c", "again", conversation_id=kept))) == "Turn 2: again"

@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
-
 from support import GOOD_PLUGIN as GOOD
 
-from dify_plugin_devkit._declarations import Problem, check_plugin, inspect_plugin
 from dify_plugin_devkit._cli import main
-
+from dify_plugin_devkit._declarations import Problem, check_plugin, inspect_plugin
 
 Yaml = dict[str, Any]
 
@@ -69,9 +67,7 @@ def test_cli_prints_ok_line_and_exits_0(plugin: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == "ok: good_plugin 0.0.1: 2 endpoints, 2 settings\n"
 
 
-def test_cli_reports_every_problem_one_line_each_and_exits_1(
-    plugin: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_reports_every_problem_one_line_each_and_exits_1(plugin: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest(plugin, lambda m: m.update(name="Bad Name", icon="nope.svg"))
     endpoint(plugin, lambda e: e.update(method="FETCH"))
     (plugin / "endpoints" / "hello.py").unlink()
@@ -269,14 +265,14 @@ def test_misspelt_endpoint_key_is_reported(plugin: Path) -> None:
 
 # --- endpoint sources ---------------------------------------------------------------------
 
-BASE = '''
+BASE = """
 from dify_plugin import Endpoint
 
 
 class GalleryEndpoint(Endpoint):
     def _invoke(self, r, values, settings):
         raise NotImplementedError
-'''
+"""
 
 
 def write_base(root: Path) -> None:
@@ -291,24 +287,22 @@ def write_source(root: Path, text: str) -> None:
 
 def test_imported_endpoint_base_is_a_second_subclass(plugin: Path) -> None:
     write_base(plugin)
-    write_source(plugin, "from provider.base import GalleryEndpoint\n\n"
-                         "class Hello(GalleryEndpoint):\n    pass\n")
+    write_source(plugin, "from provider.base import GalleryEndpoint\n\nclass Hello(GalleryEndpoint):\n    pass\n")
     problem = only(check_plugin(plugin), "endpoints/hello.py", "Endpoint subclass")
-    assert "GalleryEndpoint" in problem.message and "provider/base.py" in problem.message
+    assert "GalleryEndpoint" in problem.message
+    assert "provider/base.py" in problem.message
     assert "import the base's module" in problem.fix
 
 
 def test_relative_import_of_an_endpoint_base_is_caught_too(plugin: Path) -> None:
     (plugin / "endpoints" / "base.py").write_text(BASE)
-    write_source(plugin, "from .base import GalleryEndpoint as Base\n\n"
-                         "class Hello(Base):\n    pass\n")
+    write_source(plugin, "from .base import GalleryEndpoint as Base\n\nclass Hello(Base):\n    pass\n")
     only(check_plugin(plugin), "endpoints/hello.py", "Endpoint subclass")
 
 
 def test_importing_the_base_module_instead_of_the_class_passes(plugin: Path) -> None:
     write_base(plugin)
-    write_source(plugin, "from provider import base\n\n"
-                         "class Hello(base.GalleryEndpoint):\n    pass\n")
+    write_source(plugin, "from provider import base\n\nclass Hello(base.GalleryEndpoint):\n    pass\n")
     report = inspect_plugin(plugin)
     assert report.problems == []
     assert "provider/base.py" in report.files
@@ -352,8 +346,11 @@ def test_app_permission_needed_when_a_source_calls_session_app(plugin: Path) -> 
 def test_app_permission_found_through_an_imported_helper(plugin: Path) -> None:
     manifest(plugin, lambda m: m["resource"]["permission"].pop("app"))
     (plugin / "helpers.py").write_text("def ask(session):\n    return session.app.chat\n")
-    write_source(plugin, "import helpers\nfrom dify_plugin import Endpoint\n\n"
-                         "class Hello(Endpoint):\n    def _invoke(self, r, values, settings):\n"
-                         "        return helpers.ask(self.session)\n")
+    write_source(
+        plugin,
+        "import helpers\nfrom dify_plugin import Endpoint\n\n"
+        "class Hello(Endpoint):\n    def _invoke(self, r, values, settings):\n"
+        "        return helpers.ask(self.session)\n",
+    )
     problem = only(check_plugin(plugin), "manifest.yaml", "resource.permission.app.enabled")
     assert "helpers.py:2" in problem.message

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import PROBE_PLUGIN
 
 from dify_plugin_devkit._config import ConfigError, load_config
 from dify_plugin_devkit._declarations import load_plugin
-from support import PROBE_PLUGIN
 
 DECLARATIONS = load_plugin(PROBE_PLUGIN).settings
 
@@ -28,7 +28,9 @@ def error_for(tmp_path: Path, text: str) -> str:
 
 
 def test_app_selector_value_becomes_an_app_id_object(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, "endpoints: [{hook_id: a, settings: {greeting: hi, app: my-app}}]"), DECLARATIONS)
+    config = load_config(
+        write(tmp_path, "endpoints: [{hook_id: a, settings: {greeting: hi, app: my-app}}]"), DECLARATIONS
+    )
     assert config.endpoints[0].settings == {"greeting": "hi", "app": {"app_id": "my-app"}, "loud": False}
 
 
@@ -67,7 +69,10 @@ def test_devkit_refuses_to_start_on_a_bad_config_with_a_one_line_reason(tmp_path
     config = write(tmp_path, "endpoints: [{hook_id: a, settings: {app: x}}]")
     result = subprocess.run(
         [sys.executable, "-m", "dify_plugin_devkit", "run", str(PROBE_PLUGIN), "--config", str(config), "--port", "0"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "settings.greeting: required setting is missing" in result.stderr

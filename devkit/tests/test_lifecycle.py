@@ -23,7 +23,8 @@ def wait_gone(pid: int, seconds: float = 10) -> bool:
 @pytest.mark.parametrize("mode", MODES)
 def test_interrupt_stops_devkit_and_plugin(tmp_path: Path, mode: str) -> None:
     devkit = start_devkit(PROBE_PLUGIN, CONFIG, workdir=tmp_path, mode=mode)
-    assert devkit.plugin_pid is not None and pid_alive(devkit.plugin_pid)
+    assert devkit.plugin_pid is not None
+    assert pid_alive(devkit.plugin_pid)
     assert devkit.stop() == 0
     assert wait_gone(devkit.plugin_pid)
 

@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from support import GOOD_PLUGIN as GOOD
 from support import UV_PROJECT
 
@@ -95,15 +94,15 @@ def test_gitignore_is_used_when_there_is_no_difyignore(plugin: Path, tmp_path: P
     assert names(build(plugin, tmp_path / "out")) == GOOD_FILES | {".gitignore", "docs/usage.md"}
 
 
-def test_difyignore_replaces_gitignore_rather_than_adding_to_it(
-    plugin: Path, tmp_path: Path
-) -> None:
+def test_difyignore_replaces_gitignore_rather_than_adding_to_it(plugin: Path, tmp_path: Path) -> None:
     add(plugin, ".gitignore", text="notes/\n")
     add(plugin, ".difyignore", text="*.log\n")
     add(plugin, "notes/todo.txt", "debug.log")
 
     assert names(build(plugin, tmp_path / "out")) == GOOD_FILES | {
-        ".gitignore", ".difyignore", "notes/todo.txt",
+        ".gitignore",
+        ".difyignore",
+        "notes/todo.txt",
     }
 
 
@@ -123,7 +122,10 @@ def test_ignore_rules_follow_gitignore_semantics(plugin: Path, tmp_path: Path) -
     add(plugin, "a.log", "keep.log", "build/x", "sub/build/y", "docs/a/b/c.tmp", "docs/c.md")
 
     assert names(build(plugin, tmp_path / "out")) == GOOD_FILES | {
-        ".difyignore", "keep.log", "sub/build/y", "docs/c.md",
+        ".difyignore",
+        "keep.log",
+        "sub/build/y",
+        "docs/c.md",
     }
 
 
@@ -205,12 +207,11 @@ def test_cli_prints_each_file_and_the_final_size(
     listed = {line.split(" (")[0].strip() for line in out if line.startswith("  ")}
     assert listed == GOOD_FILES
     size = (tmp_path / "out" / "good_plugin-0.0.1.difypkg").stat().st_size
-    assert out[-1].startswith("wrote ") and f"({size} bytes, {len(GOOD_FILES)} files)" in out[-1]
+    assert out[-1].startswith("wrote ")
+    assert f"({size} bytes, {len(GOOD_FILES)} files)" in out[-1]
 
 
-def test_cli_exits_1_and_lists_problems(
-    plugin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_exits_1_and_lists_problems(plugin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (plugin / "main.py").unlink()
     assert main(["package", str(plugin), "-o", str(tmp_path / "out")]) == 1
     assert "meta.runner.entrypoint" in capsys.readouterr().err
@@ -219,9 +220,7 @@ def test_cli_exits_1_and_lists_problems(
 # --- unpack ----------------------------------------------------------------------------
 
 
-def test_unpack_round_trip_gives_back_a_plugin_that_passes_check(
-    plugin: Path, tmp_path: Path
-) -> None:
+def test_unpack_round_trip_gives_back_a_plugin_that_passes_check(plugin: Path, tmp_path: Path) -> None:
     pkg = build(plugin, tmp_path / "out")
     root = difypkg.unpack(pkg, tmp_path / "unpacked")
     unpacked = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
@@ -249,7 +248,7 @@ def test_unpack_rejects_entries_escaping_the_destination(tmp_path: Path, evil: s
 
 def test_unpack_refuses_a_zip_without_a_top_level_manifest(tmp_path: Path) -> None:
     pkg = _zip(tmp_path / "nested.difypkg", {"plugin/manifest.yaml": "x"})
-    with pytest.raises(difypkg.PackageFormatError, match="no manifest.yaml"):
+    with pytest.raises(difypkg.PackageFormatError, match=r"no manifest\.yaml"):
         difypkg.unpack(pkg, tmp_path / "dest")
 
 

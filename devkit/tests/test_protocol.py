@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
-
 from support import PROBE_APPS, PROBE_PLUGIN
 
 from dify_plugin_devkit.testing import MODES, RunningDevkit, start_devkit
@@ -26,12 +24,15 @@ endpoints:
       app: demo-chat-echo
 apps: [{PROBE_APPS}]
 """
-STRICT_CONFIG = CONFIG + """
+STRICT_CONFIG = (
+    CONFIG
+    + """
 daemon:
   max_execution_timeout: 2
   oversize_body: truncate
   max_body_bytes: 1000
 """
+)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -43,7 +44,9 @@ def probe(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="module", params=MODES)
 def strict(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDevkit]:
-    devkit = start_devkit(PROBE_PLUGIN, STRICT_CONFIG, workdir=tmp_path_factory.mktemp(request.param), mode=request.param)
+    devkit = start_devkit(
+        PROBE_PLUGIN, STRICT_CONFIG, workdir=tmp_path_factory.mktemp(request.param), mode=request.param
+    )
     yield devkit
     devkit.stop()
 
@@ -87,7 +90,9 @@ def test_proxy_headers_are_removed_and_original_host_is_used(probe: RunningDevki
         headers={"X-Forwarded-For": "10.0.0.1", "X-Real-IP": "10.0.0.2", "X-Original-Host": "dify.example.org"},
     )
     headers = dict(response.json()["headers"])
-    assert "X-Forwarded-For" not in headers and "X-Real-Ip" not in headers and "X-Original-Host" not in headers
+    assert "X-Forwarded-For" not in headers
+    assert "X-Real-Ip" not in headers
+    assert "X-Original-Host" not in headers
     assert headers["Host"] == "dify.example.org"
     assert headers["Dify-Hook-Url"] == "http://dify.example.org/e/probe/echo/x"
 
@@ -168,7 +173,13 @@ def test_fifty_concurrent_sessions_through_one_plugin_get_their_own_answers(prob
     def ask(index: int) -> str:
         with httpx.Client(timeout=60) as client:
             lines = call_app(
-                client, probe, kind="chat", app_id="demo-chat-echo", query=f"question {index}", inputs={}, response_mode="streaming"
+                client,
+                probe,
+                kind="chat",
+                app_id="demo-chat-echo",
+                query=f"question {index}",
+                inputs={},
+                response_mode="streaming",
             )
         return answer_of(lines)
 
@@ -178,11 +189,19 @@ def test_fifty_concurrent_sessions_through_one_plugin_get_their_own_answers(prob
 
 
 def test_second_turn_with_returned_conversation_id_continues_it(probe: RunningDevkit, client: httpx.Client) -> None:
-    first = call_app(client, probe, kind="chat", app_id="demo-chat-echo", query="hello", inputs={}, response_mode="streaming")
+    first = call_app(
+        client, probe, kind="chat", app_id="demo-chat-echo", query="hello", inputs={}, response_mode="streaming"
+    )
     conversation_id = first[0]["event"]["conversation_id"]
     second = call_app(
-        client, probe, kind="chat", app_id="demo-chat-echo", query="again", inputs={},
-        response_mode="streaming", conversation_id=conversation_id,
+        client,
+        probe,
+        kind="chat",
+        app_id="demo-chat-echo",
+        query="again",
+        inputs={},
+        response_mode="streaming",
+        conversation_id=conversation_id,
     )
     assert answer_of(first) == "Turn 1: hello"
     assert answer_of(second) == "Turn 2: again"
@@ -190,15 +209,23 @@ def test_second_turn_with_returned_conversation_id_continues_it(probe: RunningDe
 
 
 def test_blocking_call_returns_difys_single_result(probe: RunningDevkit, client: httpx.Client) -> None:
-    lines = call_app(client, probe, kind="chat", app_id="demo-chat-echo", query="hi", inputs={}, response_mode="blocking")
+    lines = call_app(
+        client, probe, kind="chat", app_id="demo-chat-echo", query="hi", inputs={}, response_mode="blocking"
+    )
     assert len(lines) == 1
     result = lines[0]["event"]
-    assert result["event"] == "message" and result["mode"] == "chat" and result["answer"] == "Turn 1: hi"
+    assert result["event"] == "message"
+    assert result["mode"] == "chat"
+    assert result["answer"] == "Turn 1: hi"
 
 
 def test_chat_app_needs_a_query(probe: RunningDevkit, client: httpx.Client) -> None:
-    empty = call_app(client, probe, kind="chat", app_id="demo-chat-echo", query="", inputs={}, response_mode="streaming")
-    wrong_interface = call_app(client, probe, kind="workflow", app_id="demo-chat-echo", inputs={}, response_mode="streaming")
+    empty = call_app(
+        client, probe, kind="chat", app_id="demo-chat-echo", query="", inputs={}, response_mode="streaming"
+    )
+    wrong_interface = call_app(
+        client, probe, kind="workflow", app_id="demo-chat-echo", inputs={}, response_mode="streaming"
+    )
     for lines in (empty, wrong_interface):
         assert "missing query" in lines[-1]["error"]
         assert lines[-1]["error"].startswith("invoke app failed: request failed with status code: 400")
@@ -216,7 +243,9 @@ def test_app_failing_mid_stream_reaches_the_plugin_as_an_exception(probe: Runnin
 
 
 def test_app_error_event_is_relayed_as_an_event(probe: RunningDevkit, client: httpx.Client) -> None:
-    lines = call_app(client, probe, kind="chat", app_id="demo-chat-fails", query="hi", inputs={}, response_mode="streaming")
+    lines = call_app(
+        client, probe, kind="chat", app_id="demo-chat-fails", query="hi", inputs={}, response_mode="streaming"
+    )
     assert [line["event"]["event"] for line in lines] == ["message", "message", "message", "error"]
 
 

@@ -9,19 +9,32 @@ from dify_plugin_devkit.testing import RunningDevkit
 from tests.endpoints.conftest import app_calls
 
 KEY = "s3cret-key"
-ROUTES = [("POST", "/workflow", {"json": {"inputs": {"topic": "t"}, "response_mode": "blocking"}}),
-          ("POST", "/completion", {"json": {"inputs": {"name": "n"}, "response_mode": "blocking"}}),
-          ("GET", "/duck", {"params": {"query": "hi"}}),
-          ("POST", "/duck", {"data": {"query": "hi"}})]
+ROUTES = [
+    ("POST", "/workflow", {"json": {"inputs": {"topic": "t"}, "response_mode": "blocking"}}),
+    ("POST", "/completion", {"json": {"inputs": {"name": "n"}, "response_mode": "blocking"}}),
+    ("GET", "/duck", {"params": {"query": "hi"}}),
+    ("POST", "/duck", {"data": {"query": "hi"}}),
+]
 
 
 @pytest.mark.parametrize(("method", "route", "send"), ROUTES)
 @pytest.mark.parametrize(
     ("authorization", "code"),
-    [(None, "missing_api_key"), ("Bearer wrong", "invalid_api_key"), (f"Basic {KEY}", "missing_api_key"), ("Bearer", "missing_api_key")],
+    [
+        (None, "missing_api_key"),
+        ("Bearer wrong", "invalid_api_key"),
+        (f"Basic {KEY}", "missing_api_key"),
+        ("Bearer", "missing_api_key"),
+    ],
 )
 def test_missing_or_wrong_key_is_401_and_invokes_nothing(
-    gallery: RunningDevkit, client: httpx.Client, method: str, route: str, send: dict, authorization: str | None, code: str
+    gallery: RunningDevkit,
+    client: httpx.Client,
+    method: str,
+    route: str,
+    send: dict,
+    authorization: str | None,
+    code: str,
 ) -> None:
     before = app_calls(gallery)
     headers = {"Authorization": authorization} if authorization else {}
@@ -30,21 +43,27 @@ def test_missing_or_wrong_key_is_401_and_invokes_nothing(
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert KEY not in response.text
     if route == "/duck":
-        assert "text/html" in response.headers["content-type"] and "API key" in response.text
+        assert "text/html" in response.headers["content-type"]
+        assert "API key" in response.text
     else:
         assert response.json()["error"]["code"] == code
     assert app_calls(gallery) == before
 
 
 @pytest.mark.parametrize(("method", "route", "send"), ROUTES)
-def test_right_bearer_key_is_accepted(gallery: RunningDevkit, client: httpx.Client, method: str, route: str, send: dict) -> None:
+def test_right_bearer_key_is_accepted(
+    gallery: RunningDevkit, client: httpx.Client, method: str, route: str, send: dict
+) -> None:
     response = client.request(method, gallery.url("locked", route), headers={"Authorization": f"Bearer {KEY}"}, **send)
     assert response.status_code == 200
 
 
-def test_duck_takes_the_key_from_the_url_and_carries_it_in_the_follow_up_form(gallery: RunningDevkit, client: httpx.Client) -> None:
+def test_duck_takes_the_key_from_the_url_and_carries_it_in_the_follow_up_form(
+    gallery: RunningDevkit, client: httpx.Client
+) -> None:
     page = client.get(gallery.url("locked", "/duck"), params={"query": "hi", "key": KEY})
-    assert page.status_code == 200 and 'id="answer">Turn 1: hi</div>' in page.text
+    assert page.status_code == 200
+    assert 'id="answer">Turn 1: hi</div>' in page.text
     assert f'<input type="hidden" name="key" value="{KEY}">' in page.text
     wrong = client.get(gallery.url("locked", "/duck"), params={"query": "hi", "key": "nope"})
     assert wrong.status_code == 401
@@ -56,5 +75,7 @@ def test_duck_takes_the_key_from_the_form(gallery: RunningDevkit, client: httpx.
 
 
 def test_without_an_api_key_setting_no_key_is_needed(gallery: RunningDevkit, client: httpx.Client) -> None:
-    response = client.post(gallery.url("open", "/workflow"), json={"inputs": {"topic": "t"}, "response_mode": "blocking"})
+    response = client.post(
+        gallery.url("open", "/workflow"), json={"inputs": {"topic": "t"}, "response_mode": "blocking"}
+    )
     assert response.status_code == 200

@@ -21,19 +21,23 @@ def test_without_a_question_shows_the_form(gallery: RunningDevkit, client: httpx
     page = duck(gallery, client)
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert '<form method="post" action="duck"' in page.text and 'name="query"' in page.text
+    assert '<form method="post" action="duck"' in page.text
+    assert 'name="query"' in page.text
 
 
 def test_page_sends_a_restrictive_content_security_policy(gallery: RunningDevkit, client: httpx.Client) -> None:
     csp = duck(gallery, client, query="hi").headers["content-security-policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp  # no script source at all
-    assert "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "default-src 'none'" in csp
+    assert "script-src" not in csp  # no script source at all
+    assert "form-action 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
 
 
 def test_answer_is_streamed_into_a_complete_page(gallery: RunningDevkit, client: httpx.Client) -> None:
     page = duck(gallery, client, query="hello duck")
     assert page.status_code == 200
-    assert page.headers["cache-control"] == "no-cache" and page.headers["x-accel-buffering"] == "no"
+    assert page.headers["cache-control"] == "no-cache"
+    assert page.headers["x-accel-buffering"] == "no"
     assert '<div class="answer" id="answer">Turn 1: hello duck</div>' in page.text
     assert page.text.rstrip().endswith("</html>")
     assert CONVERSATION.search(page.text)
@@ -41,15 +45,22 @@ def test_answer_is_streamed_into_a_complete_page(gallery: RunningDevkit, client:
 
 def test_page_head_arrives_before_the_apps_first_event(gallery: RunningDevkit) -> None:
     """gallery-slow-chat waits a minute before its first event; the head must not wait."""
-    with httpx.Client(timeout=15) as client, client.stream("GET", gallery.url("slow", "/duck"), params={"query": "hi"}) as page:
+    with (
+        httpx.Client(timeout=15) as client,
+        client.stream("GET", gallery.url("slow", "/duck"), params={"query": "hi"}) as page,
+    ):
         first = next(page.iter_text())
-    assert first.startswith("<!doctype html>") and 'class="answer"' in first
+    assert first.startswith("<!doctype html>")
+    assert 'class="answer"' in first
 
 
 def test_each_delta_is_visible_before_the_app_finishes(gallery: RunningDevkit) -> None:
     """gallery-silent-chat sends "hello" and then never ends."""
     seen = ""
-    with httpx.Client(timeout=15) as client, client.stream("GET", gallery.url("silent", "/duck"), params={"query": "hi"}) as page:
+    with (
+        httpx.Client(timeout=15) as client,
+        client.stream("GET", gallery.url("silent", "/duck"), params={"query": "hi"}) as page,
+    ):
         for text in page.iter_text():
             seen += text
             if 'id="answer">hello' in seen:
@@ -68,13 +79,17 @@ def test_follow_up_form_continues_the_conversation(gallery: RunningDevkit, clien
 
 def test_post_accepts_json(gallery: RunningDevkit, client: httpx.Client) -> None:
     page = client.post(gallery.url("open", "/duck"), json={"query": "from json"})
-    assert page.status_code == 200 and 'id="answer">Turn 1: from json</div>' in page.text
+    assert page.status_code == 200
+    assert 'id="answer">Turn 1: from json</div>' in page.text
 
 
 def test_hostile_answer_is_shown_as_text(gallery: RunningDevkit, client: httpx.Client) -> None:
     page = duck(gallery, client, "hostile", query="hi")
-    assert "<img" not in page.text and "<script>alert" not in page.text
-    assert "&lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(2)&lt;/script&gt; &amp; &quot;quoted&quot;" in page.text
+    assert "<img" not in page.text
+    assert "<script>alert" not in page.text
+    assert (
+        "&lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(2)&lt;/script&gt; &amp; &quot;quoted&quot;" in page.text
+    )
 
 
 def test_hostile_question_is_shown_as_text(gallery: RunningDevkit, client: httpx.Client) -> None:
@@ -95,10 +110,15 @@ def test_url_cannot_choose_another_app(gallery: RunningDevkit, client: httpx.Cli
     assert app_calls(gallery).get("demo-chat-answer", 0) == before
 
 
-def test_app_failing_mid_stream_ends_in_an_error_block_and_a_closed_page(gallery: RunningDevkit, client: httpx.Client) -> None:
+def test_app_failing_mid_stream_ends_in_an_error_block_and_a_closed_page(
+    gallery: RunningDevkit, client: httpx.Client
+) -> None:
     page = duck(gallery, client, "failing", query="hi")
     assert page.status_code == 200
-    assert '<div class="error" role="alert">The app reported an error: The model provider returned an error (simulated).</div>' in page.text
+    assert (
+        '<div class="error" role="alert">The app reported an error: '
+        "The model provider returned an error (simulated).</div>"
+    ) in page.text
     assert page.text.rstrip().endswith("</html>")
 
 
@@ -126,14 +146,19 @@ def test_unconfigured_app_is_503_naming_the_setting(gallery: RunningDevkit, clie
     [
         ({"data": {"query": "   "}}, "Type a question: `query` is empty."),
         ({"json": {"query": ""}}, "Type a question: `query` is empty."),
-        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, "The request body is not valid JSON"),
+        (
+            {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+            "The request body is not valid JSON",
+        ),
         ({"json": ["a", "list"]}, "must be a JSON object"),
         ({"json": {"query": 42}}, "`query` must be a string."),
         ({"json": {"query": "x" * 16001}}, "The question is too long (16001 characters; at most 16000)."),
         ({"json": {"query": "hi", "conversation_id": "not-a-uuid"}}, "`conversation_id` must be the id returned"),
     ],
 )
-def test_bad_post_is_400_html_saying_what_to_fix(gallery: RunningDevkit, client: httpx.Client, send: dict, message: str) -> None:
+def test_bad_post_is_400_html_saying_what_to_fix(
+    gallery: RunningDevkit, client: httpx.Client, send: dict, message: str
+) -> None:
     before = app_calls(gallery)
     page = client.post(gallery.url("open", "/duck"), **send)
     assert page.status_code == 400

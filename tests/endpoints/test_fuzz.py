@@ -22,11 +22,15 @@ JSON = st.recursive(
 BODY = st.one_of(
     JSON.map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries({}, optional={"inputs": JSON, "response_mode": JSON, "user": JSON}).map(
-        lambda v: json.dumps({**v, "response_mode": "blocking"} if isinstance(v.get("response_mode"), str) else v).encode()
+        lambda v: json.dumps(
+            {**v, "response_mode": "blocking"} if isinstance(v.get("response_mode"), str) else v
+        ).encode()
     ),
     st.binary(max_size=64),
 )
-QUERY = st.dictionaries(st.sampled_from(["query", "conversation_id", "user", "key", "inputs", "x"]), st.text(max_size=30), max_size=4)
+QUERY = st.dictionaries(
+    st.sampled_from(["query", "conversation_id", "user", "key", "inputs", "x"]), st.text(max_size=30), max_size=4
+)
 LEAKS = ("Traceback", "Internal Server Error", 'File "', "Exception")
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -41,7 +45,9 @@ def assert_clean(response: httpx.Response) -> None:
 @given(body=BODY)
 def test_any_post_body_gets_a_clean_answer(gallery: RunningDevkit, route: str, body: bytes) -> None:
     with httpx.Client(timeout=30) as client:
-        assert_clean(client.post(gallery.url("open", route), content=body, headers={"Content-Type": "application/json"}))
+        assert_clean(
+            client.post(gallery.url("open", route), content=body, headers={"Content-Type": "application/json"})
+        )
 
 
 @pytest.mark.parametrize("route", ["/workflow", "/completion", "/duck"])

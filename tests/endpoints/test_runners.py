@@ -20,7 +20,9 @@ RUNS = {
 ROUTES = list(RUNS)
 
 
-def sse(client: httpx.Client, gallery: RunningDevkit, route: str, hook: str = "open", **body: object) -> tuple[httpx.Response, list[ServerSentEvent]]:
+def sse(
+    client: httpx.Client, gallery: RunningDevkit, route: str, hook: str = "open", **body: object
+) -> tuple[httpx.Response, list[ServerSentEvent]]:
     with connect_sse(client, "POST", gallery.url(hook, route), json=body or RUNS[route]) as source:
         return source.response, list(source.iter_sse())
 
@@ -30,7 +32,7 @@ def names(events: list[ServerSentEvent]) -> list[str]:
 
 
 def test_workflow_streams_every_app_event_in_order(gallery: RunningDevkit, client: httpx.Client) -> None:
-    response, events = sse(client, gallery, "/workflow")
+    _, events = sse(client, gallery, "/workflow")
     chunks = sum(1 for e in events if e.event == "text_chunk")
     assert names(events) == (
         ["workflow_started", "node_started", "node_finished", "node_started"]
@@ -38,7 +40,7 @@ def test_workflow_streams_every_app_event_in_order(gallery: RunningDevkit, clien
         + ["node_finished", "node_started", "node_finished", "workflow_finished"]
     )
     payloads = [e.json() for e in events]
-    assert all(p["event"] == e.event for p, e in zip(payloads, events))  # data is the app event itself
+    assert all(p["event"] == e.event for p, e in zip(payloads, events, strict=True))  # data is the app event itself
     assert [e.id for e in events] == [str(i) for i in range(1, len(events) + 1)]
     assert "".join(p["data"]["text"] for p in payloads if p["event"] == "text_chunk") == WORKFLOW_ANSWER
     assert payloads[-1]["data"]["outputs"] == {"text": WORKFLOW_ANSWER}
@@ -47,7 +49,8 @@ def test_workflow_streams_every_app_event_in_order(gallery: RunningDevkit, clien
 
 def test_completion_streams_messages_then_message_end(gallery: RunningDevkit, client: httpx.Client) -> None:
     _, events = sse(client, gallery, "/completion")
-    assert names(events)[-1] == "message_end" and set(names(events)[:-1]) == {"message"}
+    assert names(events)[-1] == "message_end"
+    assert set(names(events)[:-1]) == {"message"}
     assert "".join(e.json()["answer"] for e in events[:-1]) == COMPLETION_ANSWER
 
 
@@ -69,7 +72,9 @@ def test_get_streams_the_same_events_for_eventsource(gallery: RunningDevkit, cli
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_eventsource_reconnect_does_not_run_the_app_again(gallery: RunningDevkit, client: httpx.Client, route: str) -> None:
+def test_eventsource_reconnect_does_not_run_the_app_again(
+    gallery: RunningDevkit, client: httpx.Client, route: str
+) -> None:
     before = app_calls(gallery)
     response = client.get(gallery.url("open", route), headers={"Last-Event-ID": "12"})
     assert response.status_code == 204
@@ -79,7 +84,10 @@ def test_eventsource_reconnect_does_not_run_the_app_again(gallery: RunningDevkit
 @pytest.mark.parametrize("route", ROUTES)
 def test_first_event_arrives_while_the_app_is_still_running(gallery: RunningDevkit, route: str) -> None:
     """The `silent` apps send one event and then never finish."""
-    with httpx.Client(timeout=15) as client, connect_sse(client, "POST", gallery.url("silent", route), json={}) as source:
+    with (
+        httpx.Client(timeout=15) as client,
+        connect_sse(client, "POST", gallery.url("silent", route), json={}) as source,
+    ):
         first = next(source.iter_sse())
     assert first.event in ("workflow_started", "message")
 
@@ -100,7 +108,8 @@ def test_silence_is_filled_with_keep_alive_comments(gallery: RunningDevkit, rout
 
 def test_workflow_blocking_returns_difys_result(gallery: RunningDevkit, client: httpx.Client) -> None:
     response = client.post(gallery.url("open", "/workflow"), json={**RUNS["/workflow"], "response_mode": "blocking"})
-    assert response.status_code == 200 and response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     result = response.json()
     assert result["data"]["status"] == "succeeded"
     assert result["data"]["outputs"] == {"text": WORKFLOW_ANSWER}
@@ -108,9 +117,13 @@ def test_workflow_blocking_returns_difys_result(gallery: RunningDevkit, client: 
 
 
 def test_completion_blocking_returns_difys_result(gallery: RunningDevkit, client: httpx.Client) -> None:
-    response = client.post(gallery.url("open", "/completion"), json={**RUNS["/completion"], "response_mode": "blocking"})
+    response = client.post(
+        gallery.url("open", "/completion"), json={**RUNS["/completion"], "response_mode": "blocking"}
+    )
     result = response.json()
-    assert result["event"] == "message" and result["mode"] == "completion" and result["answer"] == COMPLETION_ANSWER
+    assert result["event"] == "message"
+    assert result["mode"] == "completion"
+    assert result["answer"] == COMPLETION_ANSWER
 
 
 # -- failures ------------------------------------------------------------------------
@@ -122,7 +135,12 @@ def error_frame(events: list[ServerSentEvent]) -> dict:
 def test_app_failing_mid_stream_ends_with_an_error_frame(gallery: RunningDevkit, client: httpx.Client) -> None:
     _, events = sse(client, gallery, "/workflow", "failing", inputs={})
     assert names(events) == ["workflow_started", "node_started", "error"]
-    assert error_frame(events) == {"event": "error", "status": 502, "code": "app_stream_failed", "message": "The app failed while answering."}
+    assert error_frame(events) == {
+        "event": "error",
+        "status": 502,
+        "code": "app_stream_failed",
+        "message": "The app failed while answering.",
+    }
 
 
 def test_completion_failing_mid_stream_ends_with_an_error_frame(gallery: RunningDevkit, client: httpx.Client) -> None:
@@ -131,33 +149,46 @@ def test_completion_failing_mid_stream_ends_with_an_error_frame(gallery: Running
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_app_failing_at_the_start_is_a_well_formed_error_stream(gallery: RunningDevkit, client: httpx.Client, route: str) -> None:
+def test_app_failing_at_the_start_is_a_well_formed_error_stream(
+    gallery: RunningDevkit, client: httpx.Client, route: str
+) -> None:
     response, events = sse(client, gallery, route, "failing-early", inputs={})
     assert response.status_code == 200
-    assert names(events) == ["error"] and error_frame(events)["code"] == "app_stream_failed"
+    assert names(events) == ["error"]
+    assert error_frame(events)["code"] == "app_stream_failed"
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_missing_required_input_is_reported_with_the_apps_words(gallery: RunningDevkit, client: httpx.Client, route: str) -> None:
+def test_missing_required_input_is_reported_with_the_apps_words(
+    gallery: RunningDevkit, client: httpx.Client, route: str
+) -> None:
     _, events = sse(client, gallery, route, inputs={})
     frame = error_frame(events)
-    assert frame["code"] == "invalid_inputs" and frame["status"] == 400
+    assert frame["code"] == "invalid_inputs"
+    assert frame["status"] == 400
     assert "is required in input form" in frame["message"]
     blocking = client.post(gallery.url("open", route), json={"inputs": {}, "response_mode": "blocking"})
-    assert blocking.status_code == 400 and blocking.json()["error"]["code"] == "invalid_inputs"
+    assert blocking.status_code == 400
+    assert blocking.json()["error"]["code"] == "invalid_inputs"
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_app_missing_from_the_workspace_names_the_setting(gallery: RunningDevkit, client: httpx.Client, route: str) -> None:
+def test_app_missing_from_the_workspace_names_the_setting(
+    gallery: RunningDevkit, client: httpx.Client, route: str
+) -> None:
     setting = route.strip("/") + "_app"
     _, events = sse(client, gallery, route, "missing", inputs={})
-    assert error_frame(events)["code"] == "app_not_found" and f"`{setting}`" in error_frame(events)["message"]
+    assert error_frame(events)["code"] == "app_not_found"
+    assert f"`{setting}`" in error_frame(events)["message"]
     blocking = client.post(gallery.url("missing", route), json={"response_mode": "blocking"})
-    assert blocking.status_code == 503 and blocking.json()["error"]["code"] == "app_not_found"
+    assert blocking.status_code == 503
+    assert blocking.json()["error"]["code"] == "app_not_found"
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_chat_app_in_a_runner_setting_is_reported_as_the_wrong_type(gallery: RunningDevkit, client: httpx.Client, route: str) -> None:
+def test_chat_app_in_a_runner_setting_is_reported_as_the_wrong_type(
+    gallery: RunningDevkit, client: httpx.Client, route: str
+) -> None:
     _, events = sse(client, gallery, route, "mismatched", inputs={})
     assert error_frame(events)["code"] == "app_wrong_type"
 
@@ -172,7 +203,8 @@ def test_unconfigured_app_is_503_naming_the_setting(gallery: RunningDevkit, clie
 
 def test_invalid_keepalive_setting_is_503_naming_the_setting(gallery: RunningDevkit, client: httpx.Client) -> None:
     response = client.post(gallery.url("bad-keepalive", "/workflow"), json=RUNS["/workflow"])
-    assert response.status_code == 503 and "`keepalive_seconds`" in response.json()["error"]["message"]
+    assert response.status_code == 503
+    assert "`keepalive_seconds`" in response.json()["error"]["message"]
 
 
 # -- bad input -------------------------------------------------------------------------
@@ -193,12 +225,15 @@ BAD_POSTS = [
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize(("send", "code"), BAD_POSTS)
-def test_bad_post_is_400_json_and_runs_nothing(gallery: RunningDevkit, client: httpx.Client, route: str, send: dict, code: str) -> None:
+def test_bad_post_is_400_json_and_runs_nothing(
+    gallery: RunningDevkit, client: httpx.Client, route: str, send: dict, code: str
+) -> None:
     before = app_calls(gallery)
     response = client.post(gallery.url("open", route), **send)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["code"] == code and error["message"]
+    assert error["code"] == code
+    assert error["message"]
     assert app_calls(gallery) == before
 
 
@@ -212,10 +247,13 @@ def test_bad_post_is_400_json_and_runs_nothing(gallery: RunningDevkit, client: h
         ({"response_mode": "sometimes"}, "invalid_response_mode", "streaming"),
     ],
 )
-def test_bad_get_is_400_json(gallery: RunningDevkit, client: httpx.Client, route: str, params: dict, code: str, hint: str) -> None:
+def test_bad_get_is_400_json(
+    gallery: RunningDevkit, client: httpx.Client, route: str, params: dict, code: str, hint: str
+) -> None:
     response = client.get(gallery.url("open", route), params=params)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == code and hint in response.json()["error"]["message"]
+    assert response.json()["error"]["code"] == code
+    assert hint in response.json()["error"]["message"]
 
 
 def test_empty_body_runs_with_defaults(gallery: RunningDevkit, client: httpx.Client) -> None:

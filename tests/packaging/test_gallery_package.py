@@ -41,7 +41,8 @@ def test_package_holds_the_plugin_and_nothing_of_the_dev_setup(package: Path) ->
     assert {"manifest.yaml", "main.py", *groups, f"_assets/{manifest()['icon']}", "requirements.txt"} <= names
     assert {"pyproject.toml", "uv.lock", "PRIVACY.md", "README.md", ".env.example"} <= names
     assert not {n for n in names if n.split("/")[0] in DEVELOPMENT_ONLY}
-    assert ".env" not in names and not any("__pycache__" in n for n in names)
+    assert ".env" not in names
+    assert not any("__pycache__" in n for n in names)
 
 
 def test_exported_requirements_name_the_sdk_and_no_dev_tool(package: Path) -> None:
@@ -52,7 +53,9 @@ def test_exported_requirements_name_the_sdk_and_no_dev_tool(package: Path) -> No
 
 
 @pytest.mark.parametrize("example", dev_examples(), ids=lambda ex: f"{ex.method} {ex.path}")
-def test_every_route_answers_from_the_package(from_package: RunningDevkit, client: httpx.Client, example: Example) -> None:
+def test_every_route_answers_from_the_package(
+    from_package: RunningDevkit, client: httpx.Client, example: Example
+) -> None:
     """Every example of dev/devkit.yaml, sent to the plugin run from its package."""
     response = example.send(from_package.base_url, client)
     assert response.status_code == 200, response.text[:300]

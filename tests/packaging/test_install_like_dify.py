@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -40,14 +39,13 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=list(INSTALLS), scope="module")
-def installed(
-    request: pytest.FixtureRequest, package: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
+def installed(request: pytest.FixtureRequest, package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty folder with the package unpacked and its environment built as the daemon does."""
     folder = tmp_path_factory.mktemp("installed")
     with zipfile.ZipFile(package) as archive:
         archive.extractall(folder)
-    assert not (folder / "devkit").exists() and (folder / "pyproject.toml").exists()
+    assert not (folder / "devkit").exists()
+    assert (folder / "pyproject.toml").exists()
     uv = find_uv_bin()
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(folder / ".venv")}
     env.pop("UV_PROJECT_ENVIRONMENT", None)
@@ -56,11 +54,12 @@ def installed(
     assert created.returncode == 0, created.stderr
     done = subprocess.run([uv, *INSTALLS[request.param]], **run)
     assert done.returncode == 0, f"{request.param} failed:\n{done.stderr}"
-    yield folder / ".venv" / "bin" / "python"
+    return folder / ".venv" / "bin" / "python"
 
 
 def test_environment_has_the_sdk_and_nothing_of_the_development_setup(installed: Path) -> None:
-    probe = "import importlib.util as u; print([m for m in ('dify_plugin', 'dify_plugin_devkit', 'pytest', 'aiohttp') if u.find_spec(m)])"
+    modules = ("dify_plugin", "dify_plugin_devkit", "pytest", "aiohttp")
+    probe = f"import importlib.util as u; print([m for m in {modules!r} if u.find_spec(m)])"
     found = subprocess.run([installed, "-c", probe], capture_output=True, text=True, timeout=60)
     assert found.stdout.strip() == "['dify_plugin']", found.stderr
 

@@ -33,17 +33,52 @@ _EXPORTS = {
     "check_plugin": "_declarations",
     "inspect_plugin": "_declarations",
     "build_package": "_package",
-    **{
-        name: "_errors"
-        for name in (
-            "CheckFailedError", "ConfigError", "DeclarationError", "DevkitError", "ExcludedFileError",
-            "PackageError", "PackageFormatError", "PackageTooLargeError", "PluginError", "PluginExited",
-            "PluginStartError", "ProtocolError", "RequirementsExportError", "UnsafeEntryError",
-        )
-    },
+    **dict.fromkeys(
+        (
+            "CheckFailedError",
+            "ConfigError",
+            "DeclarationError",
+            "DevkitError",
+            "ExcludedFileError",
+            "PackageError",
+            "PackageFormatError",
+            "PackageTooLargeError",
+            "PluginError",
+            "PluginExited",
+            "PluginStartError",
+            "ProtocolError",
+            "RequirementsExportError",
+            "UnsafeEntryError",
+        ),
+        "_errors",
+    ),
 }
 
-__all__ = sorted(_EXPORTS)
+# A literal list, so that linters, type checkers and IDEs see the re-exports below
+# (devkit/tests/test_public_api.py checks that it names exactly the keys of _EXPORTS).
+__all__ = [
+    "CheckFailedError",
+    "CheckReport",
+    "ConfigError",
+    "DeclarationError",
+    "Devkit",
+    "DevkitError",
+    "DevkitOptions",
+    "ExcludedFileError",
+    "PackageError",
+    "PackageFormatError",
+    "PackageTooLargeError",
+    "PluginError",
+    "PluginExited",
+    "PluginStartError",
+    "Problem",
+    "ProtocolError",
+    "RequirementsExportError",
+    "UnsafeEntryError",
+    "build_package",
+    "check_plugin",
+    "inspect_plugin",
+]
 
 if TYPE_CHECKING:
     from dify_plugin_devkit._app import Devkit, DevkitOptions

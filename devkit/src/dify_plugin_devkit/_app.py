@@ -71,7 +71,8 @@ class Devkit:
     async def start(self) -> None:
         if self.plugin is None:
             self.load()
-        assert self.plugin and self.config and self.apps
+        if self.plugin is None or self.config is None or self.apps is None:
+            raise RuntimeError("Devkit.load() did not set plugin, config and apps")
         sessions = SessionRegistry()
         invoker = BackwardsInvoker(self.apps, app_permission=self.plugin.app_permission)
         daemon = Daemon(self.config.endpoints, self.config.daemon, sessions, invoker)

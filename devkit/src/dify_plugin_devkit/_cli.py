@@ -28,39 +28,58 @@ DEFAULT_CONFIGS = ("devkit.yaml", "dev/devkit.yaml")
 
 
 def _add_run(commands: argparse._SubParsersAction) -> None:
-    run = commands.add_parser("run", help="run the plugin behind a local stand-in for Dify",
-                              description="Run an endpoint plugin as Dify would, locally.")
+    run = commands.add_parser(
+        "run",
+        help="run the plugin behind a local stand-in for Dify",
+        description="Run an endpoint plugin as Dify would, locally.",
+    )
     run.add_argument("plugin_dir", nargs="?", default=".", type=Path, help="plugin directory (default .)")
-    run.add_argument("--config", type=Path, default=None,
-                     help="endpoint instances YAML (default: devkit.yaml or dev/devkit.yaml in the plugin dir)")
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="endpoint instances YAML (default: devkit.yaml or dev/devkit.yaml in the plugin dir)",
+    )
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=5002, help="0 picks a free port")
     run.add_argument("--serverless", action="store_true", help="run the plugin with INSTALL_METHOD=serverless")
     run.add_argument("--package", type=Path, default=None, help="run from a .difypkg instead of PLUGIN_DIR")
     run.add_argument("--timeout", type=float, default=None, help="daemon execution time limit, seconds (default 600)")
-    run.add_argument("--python", default=None,
-                     help="run the plugin with this interpreter, e.g. the .venv Dify would build (default: this one)")
-    run.add_argument("--ready-file", type=Path, default=None,
-                     help="write {base_url, plugin_pid} as JSON here once ready")
+    run.add_argument(
+        "--python",
+        default=None,
+        help="run the plugin with this interpreter, e.g. the .venv Dify would build (default: this one)",
+    )
+    run.add_argument(
+        "--ready-file", type=Path, default=None, help="write {base_url, plugin_pid} as JSON here once ready"
+    )
 
 
 def _add_check(commands: argparse._SubParsersAction) -> None:
-    check = commands.add_parser("check", help="validate the plugin the way Dify's SDK and daemon will",
-                                description="Check a Dify plugin directory the way the SDK and daemon will.")
+    check = commands.add_parser(
+        "check",
+        help="validate the plugin the way Dify's SDK and daemon will",
+        description="Check a Dify plugin directory the way the SDK and daemon will.",
+    )
     check.add_argument("plugin_dir", nargs="?", default=".", help="the plugin's root directory (default: .)")
 
 
 def _add_package(commands: argparse._SubParsersAction) -> None:
-    package = commands.add_parser("package", help="check, then build <name>-<version>.difypkg",
-                                  description="Check a Dify plugin directory and pack it into a .difypkg.")
+    package = commands.add_parser(
+        "package",
+        help="check, then build <name>-<version>.difypkg",
+        description="Check a Dify plugin directory and pack it into a .difypkg.",
+    )
     package.add_argument("plugin_dir", nargs="?", default=".", help="the plugin's root directory (default: .)")
-    package.add_argument("-o", "--output", default="dist",
-                         help="directory for <name>-<version>.difypkg (default: dist)")
+    package.add_argument(
+        "-o", "--output", default="dist", help="directory for <name>-<version>.difypkg (default: dist)"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="dify-devkit", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="dify-devkit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = root.add_subparsers(dest="command", required=True, metavar="{run,check,package}")
     _add_run(commands)
     _add_check(commands)
@@ -87,7 +106,8 @@ def run_options(args: argparse.Namespace) -> DevkitOptions:
 
 def banner(devkit: Devkit) -> str:
     """A ready-to-click URL and a curl line for every route of every endpoint instance."""
-    assert devkit.plugin and devkit.config and devkit.apps
+    if devkit.plugin is None or devkit.config is None or devkit.apps is None:
+        raise RuntimeError("banner() needs a loaded Devkit")
     mode = "serverless" if devkit.options.serverless else "local (stdio)"
     lines = [f"{devkit.plugin.name} is running ({mode}) behind the devkit daemon at {devkit.base_url}", ""]
     secret = {d.name for d in devkit.plugin.settings if d.type.value == "secret-input"}
@@ -106,7 +126,9 @@ def banner(devkit: Devkit) -> str:
             else:
                 body = example or "{}"
                 lines.append(f"  {route.method:<4} {url}")
-                lines.append(f"       curl -N -X {route.method} '{url}' -H 'Content-Type: application/json' -d '{body}'")
+                lines.append(
+                    f"       curl -N -X {route.method} '{url}' -H 'Content-Type: application/json' -d '{body}'"
+                )
         lines.append("")
     lines.append("demo apps: " + ", ".join(f"{a.id} ({a.mode})" for a in devkit.apps.apps))
     lines.append("Ctrl-C stops the plugin and the devkit.")
@@ -134,15 +156,19 @@ async def serve(options: DevkitOptions) -> int:
         ready_file = options.ready_file
         if ready_file is not None:
             process = devkit.runtime.process if devkit.runtime else None
-            ready_file.write_text(json.dumps({"base_url": devkit.base_url, "plugin_pid": process.pid if process else None}))
-        assert devkit.runtime is not None
-        exited = asyncio.ensure_future(devkit.runtime.exited.wait())
+            ready_file.write_text(
+                json.dumps({"base_url": devkit.base_url, "plugin_pid": process.pid if process else None})
+            )
+        runtime = devkit.runtime
+        if runtime is None:
+            raise RuntimeError("Devkit.start() returned without a plugin runtime")
+        exited = asyncio.ensure_future(runtime.exited.wait())
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
         exited.cancel()
         stopping.cancel()
-        if devkit.runtime.exited.is_set() and not stop.is_set():
-            say("devkit", f"error: {devkit.runtime.exit_error()}")
+        if runtime.exited.is_set() and not stop.is_set():
+            say("devkit", f"error: {runtime.exit_error()}")
             return 1
         say("devkit", "stopping")
         return 0

@@ -93,9 +93,7 @@ def coerce_setting(declaration: ProviderConfig, value: Any, where: str) -> Any:
     return value
 
 
-def validate_settings(
-    raw: Any, declarations: tuple[ProviderConfig, ...], where: str
-) -> dict[str, Any]:
+def validate_settings(raw: Any, declarations: tuple[ProviderConfig, ...], where: str) -> dict[str, Any]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -109,7 +107,7 @@ def validate_settings(
     settings: dict[str, Any] = {}
     for name, declaration in declared.items():
         value = raw.get(name, declaration.default)
-        if value is None or value == "" and declaration.type is Kind.APP_SELECTOR:
+        if value is None or (value == "" and declaration.type is Kind.APP_SELECTOR):
             if declaration.required:
                 raise ConfigError(f"{where}: settings.{name}: required setting is missing")
             continue
@@ -150,7 +148,9 @@ def _unreadable(error: YamlFileError) -> str:
 def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> DevkitConfig:
     """Parse and validate devkit.yaml (None → one instance `devkit` with default settings)."""
     if path is None:
-        return DevkitConfig(None, (EndpointInstance("devkit", "devkit", validate_settings({}, declarations, "default")),))
+        return DevkitConfig(
+            None, (EndpointInstance("devkit", "devkit", validate_settings({}, declarations, "default")),)
+        )
     try:
         raw = read_yaml(path) or {}
     except YamlFileError as error:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TextIO
 
 _lock = threading.Lock()
 
 
-def say(source: str, message: str, *, stream=None) -> None:
+def say(source: str, message: str, *, stream: TextIO | None = None) -> None:
     """Print each line of `message` as `[source] line`."""
     out = stream or sys.stderr
     with _lock:

@@ -92,7 +92,9 @@ class Daemon:
         if body is None:
             limit = self.options.max_body_bytes
             return daemon_error(
-                413, -413, "PluginDaemonBadRequestError",
+                413,
+                -413,
+                "PluginDaemonBadRequestError",
                 f"request body exceeds {limit} bytes (the daemon reads at most 10 MiB)",
             )
         incoming = IncomingRequest(

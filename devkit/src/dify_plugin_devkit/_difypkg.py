@@ -81,9 +81,7 @@ def unpack(
         members = archive.infolist()
         total = sum(m.file_size for m in members)
         if total > limit:
-            raise PackageFormatError(
-                f"{pkg_path}: {total} bytes uncompressed, over Dify's {limit}-byte cap"
-            )
+            raise PackageFormatError(f"{pkg_path}: {total} bytes uncompressed, over Dify's {limit}-byte cap")
         if "manifest.yaml" not in {m.filename for m in members}:
             raise PackageFormatError(f"{pkg_path}: no manifest.yaml at the top of the package")
         plan = []

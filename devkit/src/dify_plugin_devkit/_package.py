@@ -27,7 +27,7 @@ from pathlib import Path
 import pathspec
 
 from dify_plugin_devkit import _difypkg as difypkg
-from dify_plugin_devkit._declarations import CheckReport, Problem, inspect_plugin
+from dify_plugin_devkit._declarations import CheckReport, inspect_plugin
 from dify_plugin_devkit._difypkg import MAX_PACKAGE_BYTES
 from dify_plugin_devkit._errors import (
     CheckFailedError,
@@ -45,8 +45,16 @@ REQUIREMENTS = "requirements.txt"
 DEPENDENCY_FILES = (REQUIREMENTS, "pyproject.toml")
 #: packager.go exportRequirementsFromUv, argument for argument.
 UV_EXPORT_ARGS = (
-    "export", "--frozen", "--format", "requirements.txt", "--no-group", "dev",
-    "--no-emit-project", "--no-hashes", "--no-header", "--no-annotate",
+    "export",
+    "--frozen",
+    "--format",
+    "requirements.txt",
+    "--no-group",
+    "dev",
+    "--no-emit-project",
+    "--no-hashes",
+    "--no-header",
+    "--no-annotate",
 )
 UV_EXPORT_TIMEOUT_S = 120
 
@@ -103,9 +111,7 @@ def collect_files(plugin_dir: Path, rules: IgnoreRules) -> list[str]:
                 )
             kept.append(name)
         dirs[:] = kept
-        found.extend(
-            f"{prefix}{name}" for name in files if not rules.excluded_by(f"{prefix}{name}")
-        )
+        found.extend(f"{prefix}{name}" for name in files if not rules.excluded_by(f"{prefix}{name}"))
     return sorted(found)
 
 
@@ -130,7 +136,10 @@ def export_requirements(plugin_dir: Path) -> bytes:
     command = [*find_uv(), *UV_EXPORT_ARGS]
     try:
         done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            command, cwd=plugin_dir, capture_output=True, timeout=UV_EXPORT_TIMEOUT_S,
+            command,
+            cwd=plugin_dir,
+            capture_output=True,
+            timeout=UV_EXPORT_TIMEOUT_S,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -158,8 +167,7 @@ def _require_runtime_files(files: set[str], report: CheckReport, rules: IgnoreRu
     if missing:
         detail = "; ".join(f"{rel} ({rules.excluded_by(rel) or 'not found'})" for rel in missing)
         raise ExcludedFileError(
-            f"the package would lack files the plugin needs: {detail} — remove the rule "
-            "from the ignore file"
+            f"the package would lack files the plugin needs: {detail} — remove the rule from the ignore file"
         )
     if not files & set(DEPENDENCY_FILES):
         raise ExcludedFileError(
@@ -199,24 +207,23 @@ def build_package(
         extra.append(f"/{out.relative_to(root).as_posix()}/")
     rules = load_ignore_rules(root, extra)
     if rules.reincludes:
-        log(f"note: {rules.source} re-includes with '!': honoured here, but the Dify CLI "
-            "ignores '!' lines and would leave those files out")
+        log(
+            f"note: {rules.source} re-includes with '!': honoured here, but the Dify CLI "
+            "ignores '!' lines and would leave those files out"
+        )
     files = collect_files(root, rules)
     generated: dict[str, bytes] = {}
     if needs_generated_requirements(root):
         generated[REQUIREMENTS] = export_requirements(root)
     _require_runtime_files({*files, *generated}, report, rules)
     sizes = {rel: (root / rel).stat().st_size for rel in files}
-    _refuse_oversize(sizes | {rel: len(data) for rel, data in generated.items()},
-                     MAX_PACKAGE_BYTES)
+    _refuse_oversize(sizes | {rel: len(data) for rel, data in generated.items()}, MAX_PACKAGE_BYTES)
     contents = {rel: (root / rel).read_bytes() for rel in files} | generated
     if generated:
         log(f"generated {REQUIREMENTS} from uv.lock")
     data = difypkg.pack(contents.items())
     if len(data) > MAX_PACKAGE_BYTES:
-        raise PackageTooLargeError(
-            f"the package is {len(data)} bytes, over Dify's {MAX_PACKAGE_BYTES}-byte upload cap"
-        )
+        raise PackageTooLargeError(f"the package is {len(data)} bytes, over Dify's {MAX_PACKAGE_BYTES}-byte upload cap")
     for rel in sorted(contents):
         log(f"  {rel} ({len(contents[rel])} bytes)")
     out.mkdir(parents=True, exist_ok=True)

@@ -53,11 +53,7 @@ def encode_query(raw_query: str) -> str:
         if _VALID_ESCAPES.search(key) or _VALID_ESCAPES.search(value):
             continue
         values.setdefault(unquote_plus(key), []).append(unquote_plus(value))
-    return "&".join(
-        f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}"
-        for k in sorted(values)
-        for v in values[k]
-    )
+    return "&".join(f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k in sorted(values) for v in values[k])
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gevent.monkey
 
 _patch_all = gevent.monkey.patch_all
-gevent.monkey.patch_all = lambda *args, **kwargs: None  # type: ignore[assignment]
+gevent.monkey.patch_all = lambda *args, **kwargs: None
 try:
     from dify_plugin.core.entities.plugin.setup import PluginConfiguration
     from dify_plugin.entities.endpoint import EndpointConfiguration, EndpointProviderConfiguration

@@ -31,8 +31,9 @@ DEFAULT_HOOK_ID = "test"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("dify_plugin_dir", "the Dify plugin the dify_devkit fixture runs (default: the rootdir)",
-                  default=None)
+    parser.addini(
+        "dify_plugin_dir", "the Dify plugin the dify_devkit fixture runs (default: the rootdir)", default=None
+    )
 
 
 class DevkitFactory:
@@ -67,10 +68,14 @@ class DevkitFactory:
             instances = dict(endpoints or {})
             if settings is not None:
                 instances[DEFAULT_HOOK_ID] = settings
-            config = {
-                "endpoints": [{"hook_id": hook, "settings": dict(values)} for hook, values in instances.items()],
-                "apps": list(apps),
-            } if instances else None
+            config = (
+                {
+                    "endpoints": [{"hook_id": hook, "settings": dict(values)} for hook, values in instances.items()],
+                    "apps": list(apps),
+                }
+                if instances
+                else None
+            )
         elif settings is not None or endpoints is not None or apps:
             raise TypeError("pass either config= or settings=/endpoints=/apps=, not both")
         root = Path(plugin_dir).resolve() if plugin_dir is not None else self.plugin_dir

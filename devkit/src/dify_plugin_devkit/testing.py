@@ -124,8 +124,18 @@ def start_devkit(
     work.mkdir(parents=True, exist_ok=True)
     ready = work / "ready.json"
     ready.unlink(missing_ok=True)
-    args = [sys.executable, "-m", "dify_plugin_devkit", "run", os.fspath(plugin_dir), "--port", "0",
-            "--ready-file", str(ready), *extra_args]
+    args = [
+        sys.executable,
+        "-m",
+        "dify_plugin_devkit",
+        "run",
+        os.fspath(plugin_dir),
+        "--port",
+        "0",
+        "--ready-file",
+        str(ready),
+        *extra_args,
+    ]
     config_path = _write_config(config, work, Path(plugin_dir).resolve())
     if config_path is not None:
         args += ["--config", str(config_path)]
@@ -133,8 +143,9 @@ def start_devkit(
         args.append("--serverless")
     log_path = work / "devkit.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, cwd=plugin_dir, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})})
+        process = subprocess.Popen(  # noqa: S603 - an argv list, no shell; the caller chose the plugin and args
+            args, cwd=plugin_dir, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     deadline = time.monotonic() + ready_timeout
     while not ready.exists() or not ready.read_text():
         if process.poll() is not None or time.monotonic() > deadline:

@@ -13,7 +13,7 @@ only read and changed in `_start`, which has no `await`, so no lock is needed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,9 +173,7 @@ class AppBackend:
             raise AppCallError.invalid_param("missing query")
         conversation = self._conversation(spec, conversation_id or "", raw_inputs)
         turn = conversation.add_turn(query)
-        run = Run.plan(
-            spec, query=query, inputs=conversation.inputs, turn=turn, conversation_id=conversation.id
-        )
+        run = Run.plan(spec, query=query, inputs=conversation.inputs, turn=turn, conversation_id=conversation.id)
         return run, response_mode == "streaming"
 
     def _conversation(self, spec: AppSpec, conversation_id: str, raw_inputs: Mapping[str, Any]) -> Conversation:
@@ -212,7 +210,7 @@ def validate_inputs(spec: AppSpec, raw: Mapping[str, Any]) -> dict[str, str | No
     return inputs
 
 
-async def _with_faults(run: Run) -> AsyncIterator[Event]:
+async def _with_faults(run: Run) -> AsyncGenerator[Event, None]:
     """The run's events with the app's faults applied.
 
     A fault at N fires when an (N+1)th event is due, in its place: a script shorter than
@@ -249,12 +247,12 @@ async def _blocking_response(run: Run, stream: AsyncIterator[Event]) -> Event:
         collected.append(event)
     if run.spec.mode == "workflow":
         return events.workflow_blocking(_last(collected, "workflow_finished"))
-    assert run.message is not None  # every non-workflow mode runs a message
+    message = run.message_context()
     answer = "".join(e["answer"] for e in collected if e["event"] in ("message", "agent_message"))
     usage = _last(collected, "message_end")["metadata"]["usage"]
     if run.spec.mode == "completion":
-        return events.completion_blocking(run.message, answer, usage)
-    return events.chat_blocking(run.message, run.spec.mode, answer, usage)
+        return events.completion_blocking(message, answer, usage)
+    return events.chat_blocking(message, run.spec.mode, answer, usage)
 
 
 def _last(collected: list[Event], kind: str) -> Event:

@@ -282,9 +282,7 @@ def text_chunk(ctx: WorkflowContext, node_id: str, delta: str) -> Event:
     }
 
 
-def workflow_finished(
-    ctx: WorkflowContext, outputs: Mapping[str, Any], total_tokens: int, total_steps: int
-) -> Event:
+def workflow_finished(ctx: WorkflowContext, outputs: Mapping[str, Any], total_tokens: int, total_steps: int) -> Event:
     return {
         **ctx.envelope("workflow_finished"),
         "data": {

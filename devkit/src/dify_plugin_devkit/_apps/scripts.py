@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,17 +96,28 @@ class Run:
     def usage(self) -> dict[str, Any]:
         return events.usage(self.prompt_tokens, len(self.tokens), time.monotonic() - self.started)
 
+    def message_context(self) -> MessageContext:
+        """The run's message: every mode but workflow runs one."""
+        if self.message is None:
+            raise RuntimeError(f"a {self.spec.mode} run has no message")
+        return self.message
+
+    def workflow_context(self) -> WorkflowContext:
+        """The run's workflow: workflow and advanced-chat runs have one."""
+        if self.workflow is None:
+            raise RuntimeError(f"a {self.spec.mode} run has no workflow")
+        return self.workflow
+
     def error_event(self, text: str) -> Event:
-        """Dify's in-stream `error` event for this run."""
+        """Dify's in-stream `error` event for this run (a run has a message, a workflow, or both)."""
         if self.message is not None:
             return events.message_error(self.message, text)
-        assert self.workflow is not None  # a run has a message, a workflow, or both
-        return events.workflow_error(self.workflow, text)
+        return events.workflow_error(self.workflow_context(), text)
 
 
-def stream(run: Run) -> AsyncIterator[Event]:
+def stream(run: Run) -> AsyncGenerator[Event, None]:
     """The events of one run, shaped by the app's mode."""
-    streams: dict[str, Callable[[Run], AsyncIterator[Event]]] = {
+    streams: dict[str, Callable[[Run], AsyncGenerator[Event, None]]] = {
         "chat": _chat,
         "completion": _chat,
         "agent-chat": _agent_chat,
@@ -124,27 +135,17 @@ async def _paced(run: Run) -> AsyncIterator[str]:
         yield token
 
 
-def _message_ctx(run: Run) -> MessageContext:
-    assert run.message is not None, f"mode {run.spec.mode} runs have a message"
-    return run.message
-
-
-def _workflow_ctx(run: Run) -> WorkflowContext:
-    assert run.workflow is not None, f"mode {run.spec.mode} runs have a workflow"
-    return run.workflow
-
-
-async def _chat(run: Run) -> AsyncIterator[Event]:
+async def _chat(run: Run) -> AsyncGenerator[Event, None]:
     """chat and completion: `message` per token, then `message_end`."""
-    ctx = _message_ctx(run)
+    ctx = run.message_context()
     async for delta in _paced(run):
         yield events.message(ctx, delta)
     yield events.message_end(ctx, run.usage())
 
 
-async def _agent_chat(run: Run) -> AsyncIterator[Event]:
+async def _agent_chat(run: Run) -> AsyncGenerator[Event, None]:
     """agent-chat: an empty thought, `agent_message` per token, the thought filled in, end."""
-    ctx = _message_ctx(run)
+    ctx = run.message_context()
     thought_id = events.new_id()
     yield events.agent_thought(ctx, thought_id, 1, "")
     async for delta in _paced(run):
@@ -153,17 +154,17 @@ async def _agent_chat(run: Run) -> AsyncIterator[Event]:
     yield events.message_end(ctx, run.usage())
 
 
-async def _advanced_chat(run: Run) -> AsyncIterator[Event]:
+async def _advanced_chat(run: Run) -> AsyncGenerator[Event, None]:
     """advanced-chat (chatflow): the graph, with `message`s during the llm node, then end."""
-    ctx = _message_ctx(run)
+    ctx = run.message_context()
     async for event in _graph(run, lambda _node_id, delta: events.message(ctx, delta)):
         yield event
     yield events.message_end(ctx, run.usage())
 
 
-async def _workflow(run: Run) -> AsyncIterator[Event]:
+async def _workflow(run: Run) -> AsyncGenerator[Event, None]:
     """workflow: the graph, with `text_chunk`s during the llm node."""
-    ctx = _workflow_ctx(run)
+    ctx = run.workflow_context()
     async for event in _graph(run, lambda node_id, delta: events.text_chunk(ctx, node_id, delta)):
         yield event
 
@@ -174,7 +175,7 @@ async def _graph(run: Run, delta_event: Callable[[str, str], Event]) -> AsyncIte
     The answer streams while the first `llm` node runs; `delta_event(node_id, delta)`
     makes the event for each piece.
     """
-    ctx = _workflow_ctx(run)
+    ctx = run.workflow_context()
     nodes = run.spec.effective_nodes
     yield events.workflow_started(ctx)
     predecessor: str | None = None

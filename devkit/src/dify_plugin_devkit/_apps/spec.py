@@ -112,8 +112,7 @@ class AppSpec(_Strict):
     def _check_script(self) -> None:
         if self.script in ("echo", "answer") and not self.is_chat:
             raise ValueError(
-                f"script: '{self.script}' needs a chat-type mode (chat, agent-chat, "
-                f"advanced-chat), not '{self.mode}'"
+                f"script: '{self.script}' needs a chat-type mode (chat, agent-chat, advanced-chat), not '{self.mode}'"
             )
         if self.script in ("workflow", "completion") and self.mode != self.script:
             raise ValueError(f"script: '{self.script}' needs mode '{self.script}', not '{self.mode}'")
@@ -184,9 +183,7 @@ def _reject_duplicate_ids(source: str, apps: Sequence[AppSpec]) -> None:
     seen: dict[str, int] = {}
     for index, app in enumerate(apps):
         if app.id in seen:
-            raise ConfigError(
-                f"{source}: apps[{index}] (id '{app.id}'): id: duplicate of apps[{seen[app.id]}]"
-            )
+            raise ConfigError(f"{source}: apps[{index}] (id '{app.id}'): id: duplicate of apps[{seen[app.id]}]")
         seen[app.id] = index
 
 

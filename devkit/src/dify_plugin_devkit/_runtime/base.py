@@ -31,6 +31,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def pipe[Stream](stream: Stream | None) -> Stream:
+    """One of the plugin process's pipes: `spawn` asks for all three, so none is None."""
+    if stream is None:
+        raise RuntimeError("the plugin process was spawned without this pipe")
+    return stream
+
+
 def error_message(error_type: str, message: str) -> SessionMessage:
     """A session `error` message as the daemon synthesizes one."""
     return SessionMessage("error", {"error_type": error_type, "message": message, "args": None})
@@ -70,8 +77,8 @@ class PluginRuntime(ABC):
     def mode_env(self) -> dict[str, str]:
         """Environment variables that select this install method."""
 
-    async def spawn(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
+    async def spawn(self) -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
             self.python,
             "-m",
             self.plugin.entrypoint,
@@ -83,8 +90,10 @@ class PluginRuntime(ABC):
             limit=LINE_LIMIT,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
-        self.background(self._read_stderr())
-        self.background(self._watch_exit())
+        self.process = process
+        self.background(self._read_stderr(pipe(process.stderr)))
+        self.background(self._watch_exit(process))
+        return process
 
     @abstractmethod
     async def start(self, ready_timeout: float = 60.0) -> None:
@@ -111,26 +120,27 @@ class PluginRuntime(ABC):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _watch_exit(self) -> None:
-        assert self.process is not None
-        code = await self.process.wait()
+    async def _watch_exit(self, process: asyncio.subprocess.Process) -> None:
+        code = await process.wait()
         self.exited.set()
         self.on_exit(code)
 
+    @abstractmethod
     def on_exit(self, code: int) -> None:
-        """Called once when the plugin process ended."""
+        """Called once when the plugin process ended: what that means for open sessions."""
 
     def exit_error(self) -> PluginExited:
         code = self.process.returncode if self.process else None
         tail = "\n".join(self._stderr_tail[-15:])
-        return PluginExited(f"the plugin process exited with code {code}" + (f"; its last stderr lines:\n{tail}" if tail else ""))
+        return PluginExited(
+            f"the plugin process exited with code {code}" + (f"; its last stderr lines:\n{tail}" if tail else "")
+        )
 
     # -- console ---------------------------------------------------------------
-    async def _read_stderr(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        async for raw in self.process.stderr:
+    async def _read_stderr(self, stderr: asyncio.StreamReader) -> None:
+        async for raw in stderr:
             line = raw.decode("utf-8", "replace").rstrip("\n")
-            self._stderr_tail = (self._stderr_tail + [line])[-50:]
+            self._stderr_tail = [*self._stderr_tail, line][-50:]
             say("plugin:stderr", line)
 
     @staticmethod

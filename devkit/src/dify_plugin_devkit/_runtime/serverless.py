@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from dify_plugin_devkit._errors import PluginStartError
-from dify_plugin_devkit._runtime.base import PluginRuntime, error_message
+from dify_plugin_devkit._runtime.base import PluginRuntime, error_message, pipe
 from dify_plugin_devkit._sessions import Session, SessionMessage
 
 
@@ -50,8 +50,8 @@ class ServerlessRuntime(PluginRuntime):
         }
 
     async def start(self, ready_timeout: float = 60.0) -> None:
-        await self.spawn()
-        self.background(self._read_stdout())
+        process = await self.spawn()
+        self.background(self._read_stdout(pipe(process.stdout)))
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self.exited.is_set():
@@ -69,9 +69,12 @@ class ServerlessRuntime(PluginRuntime):
         await super().stop()
         await self.client.aclose()
 
-    async def _read_stdout(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        async for raw in self.process.stdout:
+    def on_exit(self, code: int) -> None:
+        """Nothing to do: an open `POST /invoke` stream breaks with the process and ends its
+        session in an error; `invoke` refuses new sessions once `exited` is set."""
+
+    async def _read_stdout(self, stdout: asyncio.StreamReader) -> None:
+        async for raw in stdout:
             line = raw.decode("utf-8", "replace").strip()
             if not line:
                 continue

@@ -16,7 +16,7 @@ from typing import Any
 from dify_plugin_devkit._backwards import InvokeRequestError, parse_invoke
 from dify_plugin_devkit._console import say
 from dify_plugin_devkit._errors import PluginStartError
-from dify_plugin_devkit._runtime.base import PluginRuntime, error_message
+from dify_plugin_devkit._runtime.base import PluginRuntime, error_message, pipe
 from dify_plugin_devkit._sessions import Session, SessionMessage, SessionRegistry
 
 
@@ -34,8 +34,8 @@ class StdioRuntime(PluginRuntime):
         return {"INSTALL_METHOD": "local"}
 
     async def start(self, ready_timeout: float = 60.0) -> None:
-        await self.spawn()
-        self.background(self._read_stdout())
+        process = await self.spawn()
+        self.background(self._read_stdout(pipe(process.stdout)))
         # The daemon marks a local instance ready on its first heartbeat.
         ready = asyncio.ensure_future(self.ready.wait())
         exited = asyncio.ensure_future(self.exited.wait())
@@ -54,11 +54,13 @@ class StdioRuntime(PluginRuntime):
             session.inbox.put_nowait(error_message("PluginExited", str(self.exit_error())))
 
     async def write_line(self, message: dict[str, Any]) -> None:
-        assert self.process is not None and self.process.stdin is not None
+        if self.process is None:
+            raise RuntimeError("write_line before start(): there is no plugin process")
+        stdin = pipe(self.process.stdin)
         data = json.dumps(message, ensure_ascii=False).encode() + b"\n"
         async with self._write_lock:
-            self.process.stdin.write(data)
-            await self.process.stdin.drain()
+            stdin.write(data)
+            await stdin.drain()
 
     async def invoke(self, session: Session, data: dict[str, Any]) -> AsyncIterator[SessionMessage]:
         if self.exited.is_set():
@@ -72,9 +74,8 @@ class StdioRuntime(PluginRuntime):
                 return
 
     # -- plugin → daemon -------------------------------------------------------
-    async def _read_stdout(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        async for raw in self.process.stdout:
+    async def _read_stdout(self, stdout: asyncio.StreamReader) -> None:
+        async for raw in stdout:
             line = raw.strip()
             if line:
                 self._dispatch(line)
