@@ -110,6 +110,17 @@ class AppCall:
             return AppFailed("The app failed while answering.", code="app_stream_failed")
         return AppFailed("The app could not be run.", code="app_failed")
 
+    def _unknown_conversation(self, status: int, payload: object, message: str) -> bool:
+        """Dify rejects a `conversation_id` it does not know with 400 `invalid_param` and an
+        EMPTY message on chat and agent apps (a "conversation not found" 404 on some
+        versions); the caller can fix that by starting a new conversation."""
+        if self.conversation_id is None:
+            return False
+        code = payload.get("code") if isinstance(payload, dict) else None
+        return (status == 400 and code == "invalid_param" and not message) or (
+            status == 404 and "conversation" in message.lower()
+        )
+
     def _rejected(self, status: int, body: str) -> AppFailed:
         """Dify's API refused the call before running the app (its error JSON in `body`)."""
         try:
@@ -131,7 +142,7 @@ class AppCall:
                 code="app_wrong_type",
                 status=503,
             )
-        if status == 404 and "conversation" in message.lower():
+        if self._unknown_conversation(status, payload, message):
             return AppFailed(
                 "This conversation does not exist (or belongs to another app): leave conversation_id "
                 "empty to start a new one.",

@@ -21,6 +21,11 @@ FALLBACK_REALM: Final = "dify-plugin"
 # What Dify accepts as a plugin name; also guarantees the realm needs no quoting.
 _PLUGIN_NAME = re.compile(r"[a-z0-9_-]{1,128}")
 
+#: No response chunk may be larger. The plugin sends each chunk hex-encoded inside one
+#: stdout line, and Dify's daemon kills a local plugin whose line exceeds 5,242,880
+#: bytes (PLUGIN_RUNTIME_MAX_BUFFER_SIZE): a 2.5 MiB chunk would take the process down.
+MAX_CHUNK_BYTES: Final = 1024 * 1024
+
 # Proxies (nginx above all) buffer responses unless told not to; caches must not keep streams.
 STREAM_HEADERS: Final = {
     "Cache-Control": "no-cache",
@@ -57,10 +62,20 @@ def _error_headers(error: EndpointError) -> dict[str, str]:
     return headers
 
 
+def bounded_chunks(chunks: Iterable[bytes], limit: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
+    """`chunks` as they come, each piece larger than `limit` bytes cut into several
+    (see MAX_CHUNK_BYTES). Nothing is held back: small chunks pass through unchanged."""
+    for chunk in chunks:
+        for start in range(0, len(chunk), limit):
+            yield chunk[start : start + limit]
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
-    """`payload` as a JSON body that no cache keeps (answers are per request)."""
+    """`payload` as a JSON body that no cache keeps (answers are per request), sent in
+    chunks of at most MAX_CHUNK_BYTES, so that a big app result cannot kill the plugin."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     return Response(
-        json.dumps(payload, ensure_ascii=False),
+        bounded_chunks([body]),
         status=status,
         content_type="application/json; charset=utf-8",
         headers={"Cache-Control": "no-store"},
@@ -83,22 +98,20 @@ def html_error(error: EndpointError, page: str, headers: dict[str, str]) -> Resp
 
 
 def sse_response(frames: Iterable[ServerSentEvent]) -> Response:
-    """A text/event-stream whose every frame is its own chunk (flushed as it comes)."""
-
-    def chunks() -> Iterator[bytes]:
-        for frame in frames:
-            yield frame.encode()
-
-    return Response(chunks(), status=200, content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS)
+    """A text/event-stream whose every frame is its own chunk (flushed as it comes;
+    a frame over MAX_CHUNK_BYTES goes in several)."""
+    encoded = (frame.encode() for frame in frames)
+    return Response(
+        bounded_chunks(encoded), status=200, content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
+    )
 
 
 def html_stream(chunks: Iterable[str], headers: dict[str, str]) -> Response:
     """An HTML page sent piece by piece as `chunks` yields them (each flushed as it comes)."""
-
-    def encoded() -> Iterator[bytes]:
-        for chunk in chunks:
-            yield chunk.encode("utf-8")
-
+    encoded = (chunk.encode("utf-8") for chunk in chunks)
     return Response(
-        encoded(), status=200, content_type="text/html; charset=utf-8", headers={**STREAM_HEADERS, **headers}
+        bounded_chunks(encoded),
+        status=200,
+        content_type="text/html; charset=utf-8",
+        headers={**STREAM_HEADERS, **headers},
     )

@@ -52,12 +52,25 @@ def _loads(text: str, what: str) -> Any:
         raise BadRequest(f"{what} is nested too deeply.", code="invalid_json") from None
 
 
+#: What an empty POST/PUT body looks like inside the plugin. Dify's daemon writes the
+#: copied request with Go's `Request.Write`, which frames an empty body as a chunked
+#: body of one last-chunk; the SDK drops `Transfer-Encoding` without de-chunking, so
+#: the endpoint sees these five bytes (with `Content-Length: 5`) where the client sent none.
+EMPTY_CHUNKED_BODY = b"0\r\n\r\n"
+
+
+def request_body(r: Request) -> bytes:
+    """The body the client sent: `b""` for an empty one, also in its daemon-made form."""
+    raw = r.get_data(cache=True)
+    return b"" if raw == EMPTY_CHUNKED_BODY else raw
+
+
 def json_body(r: Request, example: str | None = None) -> dict[str, Any]:
     """The body as a JSON object; an empty body counts as `{}`.
 
     `example` (e.g. `{"query": "..."}`) is shown when the body is JSON but not an object.
     """
-    raw = r.get_data(cache=True)
+    raw = request_body(r)
     if not raw.strip():
         return {}
     try:

@@ -112,12 +112,6 @@ def test_a_client_leaving_early_closes_the_apps_stream_without_an_error() -> Non
         (rejected(404, {"code": "not_found", "message": "app not found"}), "app_not_found", 503, "`workflow_app`"),
         (rejected(400, {"code": "invalid_param", "message": "missing query"}), "app_wrong_type", 503, "chat app"),
         (
-            rejected(404, {"code": "not_found", "message": "Conversation Not Exists."}),
-            "conversation_not_found",
-            404,
-            "leave conversation_id empty",
-        ),
-        (
             rejected(400, {"code": "invalid_param", "message": "topic is required in input form"}),
             "invalid_inputs",
             400,
@@ -158,3 +152,20 @@ def test_the_daemons_text_goes_to_the_log(caplog: pytest.LogCaptureFixture) -> N
         failure_of("dial tcp 10.0.3.7:5002: connection refused")
     assert "10.0.3.7:5002" in caplog.text
     assert "workflow_app" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # chat and agent apps: 400 invalid_param with an empty message
+        rejected(400, {"code": "invalid_param", "message": "", "status": 400}),
+        # some Dify versions: a 404 naming the conversation
+        rejected(404, {"code": "not_found", "message": "Conversation Not Exists."}),
+    ],
+)
+def test_an_unknown_conversation_is_reported_as_such(text: str) -> None:
+    chat = FakeAppInterface(error=text)
+    with pytest.raises(AppFailed) as raised:
+        call_for("chat", chat, query="hi", conversation_id=CONVERSATION).blocking()
+    assert (raised.value.code, raised.value.status) == ("conversation_not_found", 404)
+    assert "leave conversation_id empty" in raised.value.message

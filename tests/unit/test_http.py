@@ -98,3 +98,32 @@ def test_shared_code_names_no_particular_plugin() -> None:
     sources = Path(http.__file__).parent.glob("*.py")
     offending = [path.name for path in sources if "gallery" in path.read_text(encoding="utf-8").lower()]
     assert offending == []
+
+
+BIG = 3 * http.MAX_CHUNK_BYTES + 17
+
+
+def test_a_big_json_result_goes_in_chunks_no_larger_than_the_limit() -> None:
+    """A 3 MiB blocking result in one chunk would be a 6 MiB stdout line: the daemon kills the plugin."""
+    payload = {"data": {"outputs": {"text": "x" * BIG}}}
+    chunks = list(http.json_response(payload).response)
+    assert max(len(chunk) for chunk in chunks) <= http.MAX_CHUNK_BYTES
+    assert json.loads(b"".join(chunks)) == payload
+
+
+def test_a_small_json_result_is_one_chunk() -> None:
+    assert list(http.json_response({"a": 1}).response) == [b'{"a": 1}']
+
+
+def test_a_huge_sse_frame_is_split_and_small_frames_are_not() -> None:
+    frames = [ServerSentEvent(comment="open"), ServerSentEvent.json("text_chunk", {"text": "y" * BIG}, id="1")]
+    chunks = list(http.sse_response(frames).response)
+    assert chunks[0] == frames[0].encode()
+    assert max(len(chunk) for chunk in chunks) <= http.MAX_CHUNK_BYTES
+    assert b"".join(chunks[1:]) == frames[1].encode()
+
+
+def test_a_huge_html_piece_is_split() -> None:
+    chunks = list(http.html_stream(iter(["z" * BIG]), {}).response)
+    assert len(chunks) == 4
+    assert b"".join(chunks) == b"z" * BIG

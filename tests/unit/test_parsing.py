@@ -28,9 +28,18 @@ def rejected(call: Any, *args: Any) -> BadRequest:
 
 
 # -- json_body ---------------------------------------------------------------------------
-@pytest.mark.parametrize("raw", [b"", b"  \n"])
+@pytest.mark.parametrize("raw", [b"", b"  \n", parsing.EMPTY_CHUNKED_BODY])
 def test_an_empty_body_is_an_empty_object(raw: bytes) -> None:
+    """`0\\r\\n\\r\\n` is an empty POST as the daemon copies it (chunked, never de-chunked)."""
     assert parsing.json_body(request("POST", data=raw)) == {}
+
+
+def test_the_daemons_empty_body_runs_with_defaults() -> None:
+    assert post(raw=b"0\r\n\r\n") == parsing.RunRequest(inputs={})
+
+
+def test_a_json_zero_followed_by_other_whitespace_is_still_refused() -> None:
+    assert rejected(parsing.json_body, request("POST", data=b"0\n\n")).code == "invalid_body"
 
 
 def test_broken_json_says_where() -> None:
