@@ -14,5 +14,5 @@ def test_plugin_passes_check() -> None:
 
 def test_difyignore_excludes_the_development_folders_but_not_the_dependency_files() -> None:
     lines = (ROOT / ".difyignore").read_text().splitlines()
-    assert {"devkit/", "tests/", "dev/"} <= set(lines)
+    assert {"devkit/", "tests/", "dev/", ".devkit-state/"} <= set(lines)
     assert not {"pyproject.toml", "uv.lock", "/pyproject.toml", "/uv.lock"} & set(lines)

@@ -5,74 +5,30 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from app_support import (
+    Event,
+    StoredFile,
+    app,
+    backend,
+    chat_request,
+    collect,
+    collect_failure,
+    deltas,
+    drain,
+    flow_request,
+    kinds,
+    tool_file,
+)
 
-from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend, AppCallError, AppSpec, load_apps
+from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend, AppCallError, load_apps, parse_apps
 from dify_plugin_devkit._errors import ConfigError
 
-Event = dict[str, Any]
-
 WORKFLOW_EVENTS = ["workflow_started", "node_started", "node_finished", "node_started"]
-
-
-def app(**fields: Any) -> AppSpec:
-    """An app spec with test defaults (no delays, so the tests stay fast)."""
-    fields.setdefault("name", fields["id"])
-    return AppSpec.model_validate(fields)
-
-
-def backend(*apps: AppSpec) -> AppBackend:
-    return AppBackend(apps)
-
-
-def chat_request(app_id: str, query: str | None, mode: str = "streaming", **extra: Any) -> dict[str, Any]:
-    """What the SDK's chat interface sends."""
-    request = {
-        "app_id": app_id,
-        "query": query,
-        "inputs": {},
-        "response_mode": mode,
-        "conversation_id": None,
-        "user": "someone",
-    }
-    return {**request, **extra}
-
-
-def flow_request(app_id: str, inputs: Mapping[str, Any] | None = None, mode: str = "streaming") -> dict[str, Any]:
-    """What the SDK's workflow and completion interfaces send (no `query` key)."""
-    return {"app_id": app_id, "inputs": dict(inputs or {}), "response_mode": mode, "user": "someone"}
-
-
-async def _drain(stream: AsyncIterator[Event], sink: list[Event]) -> None:
-    async for event in stream:
-        sink.append(event)
-
-
-def collect(b: AppBackend, request: Mapping[str, Any]) -> list[Event]:
-    """All events of one call."""
-    events: list[Event] = []
-    asyncio.run(_drain(b.invoke(request), events))
-    return events
-
-
-def collect_failure(b: AppBackend, request: Mapping[str, Any]) -> tuple[list[Event], AppCallError]:
-    """The events a call yielded before it raised, and what it raised."""
-    events: list[Event] = []
-    with pytest.raises(AppCallError) as caught:
-        asyncio.run(_drain(b.invoke(request), events))
-    return events, caught.value
-
-
-def kinds(events: list[Event]) -> list[str]:
-    return [e["event"] for e in events]
-
-
-def deltas(events: list[Event], kind: str = "message") -> str:
-    return "".join(e["answer"] for e in events if e["event"] == kind)
 
 
 ECHO = app(id="echo", mode="chat", script="echo")
@@ -184,7 +140,8 @@ def test_workflow_uses_the_declared_nodes() -> None:
     assert events[-1]["data"]["total_steps"] == 4
 
 
-def test_completion_streams_messages_with_a_fresh_conversation_id_per_call() -> None:
+def test_completion_streams_messages_without_a_conversation() -> None:
+    """CompletionAppGenerateResponseConverter: `message_id` and `created_at`, no `conversation_id`."""
     spec = app(
         id="c", mode="completion", script="completion", answer="Dear {{name}}, hi.", variables=[{"name": "name"}]
     )
@@ -193,7 +150,9 @@ def test_completion_streams_messages_with_a_fresh_conversation_id_per_call() -> 
     second = collect(b, flow_request("c", {"name": "Bob"}))
     assert kinds(first) == ["message"] * 3 + ["message_end"]
     assert deltas(first) == "Dear Ann, hi."
-    assert first[0]["conversation_id"] != second[0]["conversation_id"]
+    assert all("conversation_id" not in e for e in first + second)
+    assert {e["message_id"] for e in first} == {first[0]["id"]} != {second[0]["message_id"]}
+    assert all(isinstance(e["created_at"], int) and e["task_id"] for e in first)
 
 
 # --- blocking ---------------------------------------------------------------------
@@ -210,7 +169,7 @@ def test_chat_blocking_answers_one_message_dict() -> None:
     assert response["metadata"]["usage"]["completion_tokens"] == 3
 
 
-@pytest.mark.parametrize("mode", ["agent-chat", "advanced-chat"])
+@pytest.mark.parametrize("mode", ["advanced-chat"])
 def test_other_chat_modes_block_with_their_mode_and_full_answer(mode: str) -> None:
     spec = app(id="x", mode=mode, script="echo")
     [response] = collect(backend(spec), chat_request("x", "hi there", mode="blocking"))
@@ -267,11 +226,11 @@ def test_blocking_continues_conversations_too() -> None:
     assert second["answer"] == "Turn 2: two"
 
 
-def test_unknown_conversation_is_a_404_before_any_event() -> None:
+def test_unknown_conversation_is_invalid_param_with_an_empty_message_before_any_event() -> None:
+    """ConversationNotExistsError() is a ValueError without text: 400 invalid_param, message ''."""
     events, error = collect_failure(backend(ECHO), chat_request("echo", "hi", conversation_id="nope"))
     assert events == []
-    assert (error.status, error.code, error.message) == (404, "not_found", "Conversation Not Exists.")
-    assert error.body() == {"code": "not_found", "message": "Conversation Not Exists.", "status": 404}
+    assert error.body() == {"code": "invalid_param", "message": "", "status": 400}
 
 
 def test_conversation_of_another_app_does_not_exist() -> None:
@@ -279,7 +238,7 @@ def test_conversation_of_another_app_does_not_exist() -> None:
     b = backend(ECHO, other)
     conversation_id = collect(b, chat_request("echo", "hi"))[-1]["conversation_id"]
     _, error = collect_failure(b, chat_request("other", "hi", conversation_id=conversation_id))
-    assert error.status == 404
+    assert (error.status, error.message) == (400, "")
 
 
 def test_conversation_keeps_the_inputs_of_its_first_turn() -> None:
@@ -295,11 +254,11 @@ def test_concurrent_turns_of_one_conversation_get_distinct_numbers() -> None:
 
     async def scenario() -> list[str]:
         first: list[Event] = []
-        await _drain(b.invoke(chat_request("echo", "start")), first)
+        await drain(b.invoke(chat_request("echo", "start")), first)
         conversation_id = first[-1]["conversation_id"]
         sinks: list[list[Event]] = [[] for _ in range(20)]
         await asyncio.gather(
-            *(_drain(b.invoke(chat_request("echo", "x", conversation_id=conversation_id)), s) for s in sinks)
+            *(drain(b.invoke(chat_request("echo", "x", conversation_id=conversation_id)), s) for s in sinks)
         )
         return [deltas(s) for s in sinks]
 
@@ -340,11 +299,11 @@ def test_unknown_app_is_app_not_found(app_id: str | None) -> None:
         b.fetch_app("missing")
 
 
-def test_fetch_app_describes_the_app_and_its_input_form() -> None:
+def test_fetch_app_answers_the_apps_parameters_only() -> None:
     spec = app(id="wf", mode="workflow", script="workflow", answer="x", variables=[{"name": "t", "required": False}])
     info = backend(spec).fetch_app("wf")
-    assert (info["id"], info["name"], info["mode"], info["description"]) == ("wf", "wf", "workflow", "")
-    [field] = info["data"]["user_input_form"]
+    assert not {"id", "name", "mode", "data"} & set(info)
+    [field] = info["user_input_form"]
     assert field["text-input"]["variable"] == "t"
     assert field["text-input"]["required"] is False
 
@@ -358,7 +317,7 @@ VARIABLE_APP = app(
 )
 
 
-@pytest.mark.parametrize("inputs", [{}, {"topic": ""}, {"topic": None}])
+@pytest.mark.parametrize("inputs", [{}, {"topic": None}])
 @pytest.mark.parametrize("response_mode", ["streaming", "blocking"])
 def test_missing_required_variable_fails_before_any_event(inputs: dict[str, Any], response_mode: str) -> None:
     events, error = collect_failure(backend(VARIABLE_APP), flow_request("v", inputs, mode=response_mode))
@@ -368,7 +327,13 @@ def test_missing_required_variable_fails_before_any_event(inputs: dict[str, Any]
 
 def test_non_string_variable_fails_with_type_message() -> None:
     _, error = collect_failure(backend(VARIABLE_APP), flow_request("v", {"topic": "t", "note": 3}))
-    assert (error.status, error.message) == (400, "note in input form must be a string")
+    assert (error.status, error.message) == (400, "(type 'text-input') note in input form must be a string")
+
+
+def test_empty_string_satisfies_a_required_variable_as_in_recent_dify() -> None:
+    """_validate_inputs only refuses a required value that is missing (None)."""
+    events = collect(backend(VARIABLE_APP), flow_request("v", {"topic": ""}))
+    assert events[-1]["data"]["outputs"] == {"text": " "}
 
 
 def test_optional_variable_may_be_left_out() -> None:
@@ -403,9 +368,9 @@ def test_fail_after_as_event_sends_n_events_then_dify_error_event_and_ends() -> 
     events = collect(backend(spec), chat_request("f", "q"))
     assert kinds(events) == ["message"] * 3 + ["error"]
     error = events[-1]
-    assert (error["status"], error["code"], error["message"]) == (500, "internal_server_error", "boom")
+    assert (error["status"], error["code"], error["message"]) == (400, "completion_request_error", "boom")
     assert error["message_id"] == events[0]["message_id"]
-    assert error["task_id"] == events[0]["task_id"]
+    assert "task_id" not in error
 
 
 def test_workflow_fail_event_carries_the_run_id() -> None:
@@ -421,12 +386,12 @@ def test_fail_after_as_invocation_raises_transport_error_after_n_events() -> Non
     events, error = collect_failure(backend(spec), flow_request("f"))
     assert kinds(events) == ["workflow_started", "node_started"]
     assert (error.status, error.message) == (None, "Simulated failure from the devkit demo app")
-    assert error.body()["status"] is None
 
 
-@pytest.mark.parametrize("fail_as", ["event", "invocation"])
-def test_blocking_call_of_failing_app_raises_transport_error(fail_as: str) -> None:
-    spec = app(id="f", mode="chat", script="answer", answer="a b c", fail_after=1, fail_as=fail_as, fail_message="x")
+def test_blocking_call_of_app_breaking_mid_stream_raises_transport_error() -> None:
+    spec = app(
+        id="f", mode="chat", script="answer", answer="a b c", fail_after=1, fail_as="invocation", fail_message="x"
+    )
     events, error = collect_failure(backend(spec), chat_request("f", "q", mode="blocking"))
     assert (events, error.status, error.message) == ([], None, "x")
 
@@ -492,8 +457,9 @@ def test_default_demo_apps_load_with_their_stable_ids() -> None:
     ids = [a.id for a in load_apps(DEFAULT_APPS_FILE)]
     assert ids == [
         "demo-chat-echo", "demo-chat-answer", "demo-agent", "demo-chatflow", "demo-workflow",
-        "demo-completion", "demo-chat-fails", "demo-workflow-fails", "demo-slow-workflow",
-        "demo-silent-workflow",
+        "demo-completion", "demo-chat-fails", "demo-workflow-fails", "demo-workflow-breaks",
+        "demo-slow-workflow", "demo-silent-workflow", "demo-file-echo", "demo-completion-file-echo",
+        "demo-workflow-every-event", "demo-chat-every-event",
     ]  # fmt: skip
 
 
@@ -543,7 +509,7 @@ def test_unknown_keys_are_rejected(tmp_path: Path) -> None:
         ("{id: a, name: A, mode: workflow, script: workflow, answer: '{{nope}}'}", r"placeholder \{\{nope\}\}"),
         ("{id: a, name: A, mode: chat, script: echo, fail_as: invocation}", "fail_as: only has an effect"),
         ("{id: a, name: A, mode: chat, script: echo, nodes: []}", "nodes: only workflow and advanced-chat"),
-        ("{id: a, name: A, mode: chat, script: echo, variables: [{name: v, type: number}]}", r"variables\[0\]\.type"),
+        ("{id: a, name: A, mode: chat, script: echo, variables: [{name: v, type: date}]}", r"variables\[0\]\.type"),
         ("{id: a, name: A, mode: sometimes, script: echo}", "mode: Input should be"),
     ],
 )
@@ -587,7 +553,17 @@ def test_oldest_conversations_are_forgotten_beyond_the_cap() -> None:
     b.max_conversations = 2
     first, second, third = (collect(b, chat_request("c", f"q{i}"))[0]["conversation_id"] for i in range(3))
     _, error = collect_failure(b, chat_request("c", "again", conversation_id=first))
-    assert error.status == 404
-    assert error.message == "Conversation Not Exists."
+    assert (error.status, error.code, error.message) == (400, "invalid_param", "")
     for kept in (second, third):
         assert deltas(collect(b, chat_request("c", "again", conversation_id=kept))) == "Turn 2: again"
+
+
+def test_the_readme_example_app_is_valid_and_fails_in_its_llm_node() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n- id: my-flaky-workflow")[1].split("```")[0]
+    [spec] = parse_apps({"apps": yaml.safe_load("- id: my-flaky-workflow" + block)}, "README.md")
+    b = backend(spec, file_lookup=lambda _id: StoredFile("a.pdf", "application/pdf", 3, ".pdf"))
+    events = collect(b, flow_request(spec.id, {"doc": tool_file("x")}))
+    failed = [e["data"]["node_id"] for e in events if e["event"] == "node_finished" and e["data"]["status"] == "failed"]
+    assert failed == ["llm"]
+    assert events[-1]["data"]["error"] == "Rate limit reached"

@@ -15,7 +15,18 @@ from dify_plugin_devkit.testing import RunningDevkit, start_devkit
 from tests.conftest import DEV_CONFIG, ROOT, Example, dev_examples, manifest
 
 #: Top-level folders and files of the repository that are development-only.
-DEVELOPMENT_ONLY = {"devkit", "tests", "dev", ".venv", ".cache", ".ci", "dist", "Makefile", ".gitignore"}
+DEVELOPMENT_ONLY = {
+    "devkit",
+    "tests",
+    "dev",
+    ".venv",
+    ".cache",
+    ".ci",
+    "dist",
+    "Makefile",
+    ".gitignore",
+    ".devkit-state",
+}
 
 
 @pytest.fixture(scope="module")

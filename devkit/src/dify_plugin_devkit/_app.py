@@ -24,6 +24,7 @@ from dify_plugin_devkit._declarations import PluginInfo, load_plugin
 from dify_plugin_devkit._difypkg import unpack
 from dify_plugin_devkit._runtime import PluginRuntime, ServerlessRuntime, StdioRuntime
 from dify_plugin_devkit._sessions import SessionRegistry
+from dify_plugin_devkit._state import DEFAULT_STATE_DIR, PluginState
 
 
 @dataclass
@@ -36,8 +37,13 @@ class DevkitOptions:
     package: Path | None = None  # run from a .difypkg instead of plugin_dir
     max_execution_timeout: float | None = None  # overrides devkit.yaml
     extra_env: dict[str, str] = field(default_factory=dict)
-    ready_file: Path | None = None  # written with {base_url, plugin_pid} once ready
+    # written with {base_url, plugin_pid} once ready; the pid is the first process's
+    # (a restarted plugin has a new one: GET /devkit/stats tells the current pid)
+    ready_file: Path | None = None
     python: str | None = None  # the plugin's interpreter (default: the devkit's own)
+    # storage and uploaded files (overrides devkit.yaml's state_dir; default
+    # <plugin_dir>/.devkit-state, also with --package)
+    state_dir: Path | None = None
 
 
 class Devkit:
@@ -46,6 +52,7 @@ class Devkit:
         self.plugin: PluginInfo | None = None
         self.config: DevkitConfig | None = None
         self.apps: AppBackend | None = None
+        self.state: PluginState | None = None
         self.runtime: PluginRuntime | None = None
         self._runner: web.AppRunner | None = None
         self._unpacked: Path | None = None
@@ -66,7 +73,14 @@ class Devkit:
         if self.options.max_execution_timeout is not None:
             daemon = replace(self.config.daemon, max_execution_timeout=self.options.max_execution_timeout)
             self.config = replace(self.config, daemon=daemon)
-        self.apps = AppBackend.from_files(DEFAULT_APPS_FILE, *self.config.app_files, extra=self.config.inline_apps)
+        state_dir = self.options.state_dir or self.config.state_dir or self.options.plugin_dir / DEFAULT_STATE_DIR
+        self.state = PluginState.open(state_dir, self.plugin, base_url=lambda: self.base_url)
+        self.apps = AppBackend.from_files(
+            DEFAULT_APPS_FILE,
+            *self.config.app_files,
+            extra=self.config.inline_apps,
+            file_lookup=self.state.files.get,  # `tool_file_id` inputs: files the plugin uploaded
+        )
 
     async def start(self) -> None:
         if self.plugin is None:
@@ -74,8 +88,15 @@ class Devkit:
         if self.plugin is None or self.config is None or self.apps is None:
             raise RuntimeError("Devkit.load() did not set plugin, config and apps")
         sessions = SessionRegistry()
-        invoker = BackwardsInvoker(self.apps, app_permission=self.plugin.app_permission)
+        invoker = BackwardsInvoker(
+            self.apps,
+            app_permission=self.plugin.app_permission,
+            state=self.state,
+            app_stream_timeout=self.config.daemon.app_stream_timeout,
+        )
         daemon = Daemon(self.config.endpoints, self.config.daemon, sessions, invoker)
+        if self.state is not None:
+            self.state.add_routes(daemon.app.router)  # /files/... (Dify's) and /devkit/storage|files
         # handlers end once the plugin is gone; do not wait a minute for slow clients on Ctrl-C
         self._runner = web.AppRunner(daemon.app, handler_cancellation=True, access_log=None, shutdown_timeout=3.0)
         await self._runner.setup()
@@ -85,9 +106,13 @@ class Devkit:
 
         env = {**self.config.plugin_env, **self.options.extra_env}
         if self.options.serverless:
-            self.runtime = ServerlessRuntime(self.plugin, invoker, env, self.options.python, daemon_url=self.base_url)
+            self.runtime = ServerlessRuntime(
+                self.plugin, invoker, env, self.options.python, options=self.config.daemon, daemon_url=self.base_url
+            )
         else:
-            self.runtime = StdioRuntime(self.plugin, invoker, env, self.options.python, sessions=sessions)
+            self.runtime = StdioRuntime(
+                self.plugin, invoker, env, self.options.python, options=self.config.daemon, sessions=sessions
+            )
         try:
             await self.runtime.start()
         except BaseException:

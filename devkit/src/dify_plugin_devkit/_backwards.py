@@ -11,10 +11,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dify_plugin_devkit._apps import AppBackend, AppCallError
+from dify_plugin_devkit._deadline import iterate_until
 from dify_plugin_devkit._errors import ProtocolError
+from dify_plugin_devkit._storage import ReverseCallError
+
+if TYPE_CHECKING:
+    from dify_plugin_devkit._state import PluginState
 
 # Invoke types of the SDK's InvokeType that need `resource.permission.app.enabled`.
 _APP_TYPES = frozenset({"app", "fetch_app"})
@@ -49,20 +54,55 @@ def parse_invoke(data: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     return invoke_type, request_id, request
 
 
+# The daemon reads an app's answer with http_requests.RequestAndParseStream, which
+# closes the response body `DIFY_BACKWARDS_INVOCATION_READ_TIMEOUT` ms after Dify's
+# API answered (time.AfterFunc, pkg/utils/http_requests/http_warpper.go): the read
+# in parser.LengthPrefixedChunking then fails on the closed connection, and
+# executeDifyInvocationAppTask reports it as `read app failed: <error>`. The
+# addresses are those of the daemon and Dify's API in a deployment.
+APP_STREAM_TIMEOUT = 240.0
+APP_READ_TIMEOUT_ERROR = (
+    "read tcp 172.18.0.5:51234->172.18.0.4:5001: use of closed network connection\nfailed to read system header"
+)
+
+
 def describe_app_error(error: AppCallError) -> str:
-    """The message the plugin's `Exception` carries, worded as the daemon words it."""
+    """The message the plugin's `Exception` carries, worded as the daemon words it.
+
+    Before the stream: RequestAndParseStream's `request failed with status code: N and
+    respond with: <body>`, the body being Dify's error JSON as flask-restx writes it
+    (`json.dumps` plus a newline). Mid-stream: Dify's convert_to_event_stream turns the
+    exception into an `{"error": ...}` chunk, which calldify.StreamResponse reports as
+    `request failed: <error>`.
+    """
     if error.status is None:  # the stream from Dify's API broke mid-way
         return f"read app failed: request failed: {error.message}"
-    body = json.dumps(error.body())
+    body = json.dumps(error.body()) + "\n"
     return f"invoke app failed: request failed with status code: {error.status} and respond with: {body}"
+
+
+#: calldify.FetchApp decodes whatever Dify answers as `{"data": {"data": ...}}`; an error
+#: JSON (e.g. 400 for "app not found") has no `data`, so the daemon reports only this.
+FETCH_APP_NO_DATA = "fetch app failed: data is nil"
 
 
 class BackwardsInvoker:
     """Turns one `invoke` message into the stream of `backwards_response` payloads."""
 
-    def __init__(self, apps: AppBackend, *, app_permission: bool) -> None:
+    def __init__(
+        self,
+        apps: AppBackend,
+        *,
+        app_permission: bool,
+        state: PluginState | None = None,
+        app_stream_timeout: float = APP_STREAM_TIMEOUT,
+    ) -> None:
         self.apps = apps
         self.app_permission = app_permission
+        # DIFY_BACKWARDS_INVOCATION_READ_TIMEOUT: app streams are cut this long after they open
+        self.app_stream_timeout = app_stream_timeout
+        # storage and upload_file calls (_state.PluginState); None: not answered
+        self.state = state
         # app calls received per app id: lets tests and benchmarks see what ran
         self.app_calls: Counter[str] = Counter()
 
@@ -74,21 +114,28 @@ class BackwardsInvoker:
                 yield event
         elif invoke_type == "fetch_app":
             try:
-                yield response_event(request_id, self.apps.fetch_app(str(request.get("app_id", ""))))
-            except AppCallError as error:
-                yield error_event(request_id, f"fetch app failed: {error.message}")
+                yield response_event(request_id, self.apps.fetch_app(str(request.get("app_id", ""))), "struct")
+            except AppCallError:
+                yield error_event(request_id, FETCH_APP_NO_DATA)
+        elif self.state is not None and invoke_type in ("storage", "upload_file"):
+            try:
+                yield response_event(request_id, self.state.invoke(invoke_type, request), "struct")
+            except ReverseCallError as error:
+                yield error_event(request_id, error.message)
         else:
             yield error_event(
                 request_id,
-                f"unsupported invoke type: {invoke_type} (the devkit answers app calls only; "
-                "run the plugin against a real Dify for models, tools and storage)",
+                f"unsupported invoke type: {invoke_type} (the devkit answers app, storage and upload_file calls; "
+                "run the plugin against a real Dify for models and tools)",
             )
         yield end_event(request_id)
 
     async def _invoke_app(self, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         self.app_calls[str(request.get("app_id"))] += 1
         try:
-            async for value in self.apps.invoke(request):
+            async for value in iterate_until(self.apps.invoke(request), self.app_stream_timeout):
                 yield response_event(request_id, value)
+        except TimeoutError:
+            yield error_event(request_id, f"read app failed: {APP_READ_TIMEOUT_ERROR}")
         except AppCallError as error:
             yield error_event(request_id, describe_app_error(error))

@@ -51,7 +51,16 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
         help="run the plugin with this interpreter, e.g. the .venv Dify would build (default: this one)",
     )
     run.add_argument(
-        "--ready-file", type=Path, default=None, help="write {base_url, plugin_pid} as JSON here once ready"
+        "--ready-file",
+        type=Path,
+        default=None,
+        help="write {base_url, plugin_pid} as JSON here once ready (the pid of the first plugin process)",
+    )
+    run.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where the plugin's storage and uploaded files are kept (default: .devkit-state in PLUGIN_DIR)",
     )
 
 
@@ -101,6 +110,7 @@ def run_options(args: argparse.Namespace) -> DevkitOptions:
         max_execution_timeout=args.timeout,
         ready_file=args.ready_file,
         python=args.python,
+        state_dir=args.state_dir,
     )
 
 
@@ -112,7 +122,8 @@ def banner(devkit: Devkit) -> str:
     lines = [f"{devkit.plugin.name} is running ({mode}) behind the devkit daemon at {devkit.base_url}", ""]
     secret = {d.name for d in devkit.plugin.settings if d.type.value == "secret-input"}
     for instance in devkit.config.endpoints:
-        lines.append(f"endpoint '{instance.name}'  (hook id {instance.hook_id})")
+        disabled = "" if instance.enabled else ", disabled: answers 404 endpoint not found"
+        lines.append(f"endpoint '{instance.name}'  (hook id {instance.hook_id}{disabled})")
         for name, value in instance.settings.items():
             shown = value.get("app_id") if isinstance(value, dict) else json.dumps(value)
             lines.append(f"  setting {name} = {'***' if name in secret and value else shown}")
@@ -130,6 +141,8 @@ def banner(devkit: Devkit) -> str:
                     f"       curl -N -X {route.method} '{url}' -H 'Content-Type: application/json' -d '{body}'"
                 )
         lines.append("")
+    if devkit.state is not None:
+        lines.append(f"storage and uploaded files: {devkit.state.state_dir / devkit.state.plugin_id}")
     lines.append("demo apps: " + ", ".join(f"{a.id} ({a.mode})" for a in devkit.apps.apps))
     lines.append("Ctrl-C stops the plugin and the devkit.")
     return "\n".join(lines)
@@ -159,17 +172,9 @@ async def serve(options: DevkitOptions) -> int:
             ready_file.write_text(
                 json.dumps({"base_url": devkit.base_url, "plugin_pid": process.pid if process else None})
             )
-        runtime = devkit.runtime
-        if runtime is None:
-            raise RuntimeError("Devkit.start() returned without a plugin runtime")
-        exited = asyncio.ensure_future(runtime.exited.wait())
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        exited.cancel()
-        stopping.cancel()
-        if runtime.exited.is_set() and not stop.is_set():
-            say("devkit", f"error: {runtime.exit_error()}")
-            return 1
+        # A plugin process that dies is started again by the runtime, as the daemon does
+        # (it says why on the console); only Ctrl-C / SIGTERM ends `run`.
+        await stop.wait()
         say("devkit", "stopping")
         return 0
     finally:

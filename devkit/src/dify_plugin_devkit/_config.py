@@ -21,8 +21,20 @@ from dify_plugin_devkit._sdk import ProviderConfig
 
 Kind = ProviderConfig.Config
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples"}
-_DAEMON_KEYS = {"max_execution_timeout", "oversize_body", "max_body_bytes"}
+_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples", "state_dir"}
+_DAEMON_KEYS = {
+    "max_execution_timeout",
+    "oversize_body",
+    "max_body_bytes",
+    "max_stdout_line_bytes",
+    "max_serverless_request_bytes",
+    "app_stream_timeout",
+    "serverless_transaction_timeout",
+    "heartbeat_timeout",
+}
+# daemon keys holding a positive number of seconds / bytes
+_DAEMON_SECONDS = ("max_execution_timeout", "app_stream_timeout", "serverless_transaction_timeout", "heartbeat_timeout")
+_DAEMON_BYTES = ("max_body_bytes", "max_stdout_line_bytes", "max_serverless_request_bytes")
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,8 @@ class EndpointInstance:
     settings: dict[str, Any]
     # "METHOD /path" -> example printed at start-up (overrides the file's `examples`)
     examples: dict[str, str] = field(default_factory=dict)
+    # a disabled endpoint answers the daemon's 404 (`endpoint not found`, PluginDaemonNotFoundError)
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -39,9 +53,22 @@ class DaemonOptions:
     # PLUGIN_MAX_EXECUTION_TIMEOUT of the daemon, seconds
     max_execution_timeout: float = 600.0
     # The real daemon silently truncates bodies at 10 MiB (io.LimitReader); "reject"
-    # answers 413 instead, which is what a user debugging locally wants to see.
-    oversize_body: str = "reject"
+    # answers 413 instead (devkit only), for a user who wants to see the cut.
+    oversize_body: str = "truncate"
     max_body_bytes: int = MAX_BODY_BYTES
+    # PLUGIN_RUNTIME_MAX_BUFFER_SIZE: a local plugin's stdout line (and a serverless
+    # plugin's response line) of this many bytes or more (bufio.Scanner: token too long)
+    max_stdout_line_bytes: int = 5 * 1024 * 1024
+    # MAX_SERVERLESS_REQUEST_BYTES: the serialized request line sent to a serverless plugin
+    max_serverless_request_bytes: int = 5 * 1024 * 1024
+    # DIFY_BACKWARDS_INVOCATION_READ_TIMEOUT (240000 ms): an app stream is cut this long
+    # after it opened (absolute, not idle), seconds
+    app_stream_timeout: float = 240.0
+    # MAX_SERVERLESS_TRANSACTION_TIMEOUT: a serverless plugin's app call (transaction), seconds
+    serverless_transaction_timeout: float = 300.0
+    # local_runtime MAX_HEARTBEAT_INTERVAL: a plugin silent (no stdout/stderr line, no
+    # heartbeat) this long is killed, seconds; checked every quarter of it (30 s by default)
+    heartbeat_timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +83,8 @@ class DevkitConfig:
     # "METHOD /path" -> a query string ("?q=1") for GET, a JSON body otherwise;
     # only used to print ready-to-run examples at start-up
     examples: dict[str, str] = field(default_factory=dict)
+    # where storage and uploaded files are kept (relative paths: from this file's folder)
+    state_dir: Path | None = None
 
 
 def _app_selector(value: Any, where: str) -> dict[str, Any]:
@@ -123,8 +152,14 @@ def _daemon_options(raw: Any, where: str) -> DaemonOptions:
     options = DaemonOptions(**raw)
     if options.oversize_body not in ("reject", "truncate"):
         raise ConfigError(f"{where}: daemon.oversize_body: expected reject or truncate")
-    if not isinstance(options.max_execution_timeout, int | float) or options.max_execution_timeout <= 0:
-        raise ConfigError(f"{where}: daemon.max_execution_timeout: expected a positive number of seconds")
+    for key in _DAEMON_SECONDS:
+        value = getattr(options, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{where}: daemon.{key}: expected a positive number of seconds, got {value!r}")
+    for key in _DAEMON_BYTES:
+        value = getattr(options, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{where}: daemon.{key}: expected a positive number of bytes, got {value!r}")
     return options
 
 
@@ -171,12 +206,17 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
             raise ConfigError(f"{where}: hook_id must match {_HOOK_ID.pattern}")
         if any(i.hook_id == hook_id for i in instances):
             raise ConfigError(f"{where}: hook_id is used twice")
-        extra = sorted(set(entry) - {"hook_id", "name", "settings", "examples"})
+        extra = sorted(set(entry) - {"hook_id", "name", "settings", "examples", "enabled"})
         if extra:
-            raise ConfigError(f"{where}: {extra[0]}: unknown key; allowed: hook_id, name, settings, examples")
+            raise ConfigError(f"{where}: {extra[0]}: unknown key; allowed: hook_id, name, settings, examples, enabled")
         settings = validate_settings(entry.get("settings"), declarations, where)
         examples = _examples(entry.get("examples"), where)
-        instances.append(EndpointInstance(hook_id, str(entry.get("name") or hook_id), settings, examples))
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{where}: enabled: expected true or false, got {enabled!r}")
+        instances.append(
+            EndpointInstance(hook_id, str(entry.get("name") or hook_id), settings, examples, enabled=enabled)
+        )
     if not instances:
         raise ConfigError(f"{path}: endpoints: declare at least one endpoint instance")
 
@@ -189,6 +229,9 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     if not isinstance(env, dict):
         raise ConfigError(f"{path}: plugin_env: expected a mapping of variable to value")
     examples = _examples(raw.get("examples"), str(path))
+    state_dir = raw.get("state_dir")
+    if state_dir is not None and not (isinstance(state_dir, str) and state_dir):
+        raise ConfigError(f"{path}: state_dir: expected a folder path (a string), got {state_dir!r}")
     return DevkitConfig(
         path=path,
         examples=dict(examples),
@@ -197,4 +240,5 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         inline_apps=tuple(inline),
         daemon=_daemon_options(raw.get("daemon"), str(path)),
         plugin_env={str(k): str(v) for k, v in env.items()},
+        state_dir=base / Path(state_dir).expanduser() if state_dir is not None else None,
     )

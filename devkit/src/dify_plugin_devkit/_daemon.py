@@ -1,11 +1,13 @@
 """The HTTP front of the devkit: what Dify's plugin daemon serves.
 
-- `/e/<hook_id>/<path>`: endpoint requests, copied and sent to the plugin; the
-  response relayed with status and headers from the plugin's first message and
-  every body chunk written and flushed the moment it arrives.
+- `/e/<hook_id>/<path>` (HEAD GET POST PUT DELETE OPTIONS): endpoint requests,
+  copied and sent to the plugin; the response relayed with status and headers from
+  the plugin's first message and every body chunk written and flushed the moment it
+  arrives. Anything else the daemon does not route: its 404 `route not found`.
 - `/backwards-invocation/transaction`: app calls of a serverless plugin.
-- `/health/check`: 200 once the plugin is ready.
-- `/devkit/stats`: app calls per app id (devkit only, for tests and benchmarks).
+- `/health/check`: 200 while a plugin process is ready.
+- `/devkit/stats`: app calls per app id, the plugin's pid and restarts (devkit only,
+  for tests and benchmarks).
 
 Behaviour follows internal/service/endpoint.go and io_tunnel/endpoint_service.go
 of dify-plugin-daemon, including its quirks (headers are only sent with the first
@@ -17,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from dify_plugin_devkit._backwards import BackwardsInvoker, InvokeRequestError, parse_invoke
 from dify_plugin_devkit._config import DaemonOptions, EndpointInstance
+from dify_plugin_devkit._deadline import iterate_until
+from dify_plugin_devkit._gojson import go_json
 from dify_plugin_devkit._request_codec import IncomingRequest, serialize_request
-from dify_plugin_devkit._runtime.base import PluginRuntime
+from dify_plugin_devkit._runtime.base import InvokeFailed, PluginRuntime
 from dify_plugin_devkit._sessions import SessionMessage, SessionRegistry
 
 # Headers that describe the plugin↔daemon hop, not the response to the client.
@@ -33,18 +38,44 @@ TRANSACTION_BODY_LIMIT = 6 * 1024 * 1024
 TRANSACTION_HEARTBEAT_SECONDS = 25.0
 
 
+# Endpoint routes of internal/server/http_server.go (endpointGroup): other methods
+# fall through to gin's NoRoute handler.
+ROUTED_METHODS = ("HEAD", "POST", "GET", "PUT", "DELETE", "OPTIONS")
+
+
+def daemon_error_body(code: int, error_type: str, message: str) -> str:
+    """The daemon's error body: `{"code", "message": <json of the error>, "data": null}`
+    (exception.genericError.ToResponse, written with gin's c.JSON)."""
+    inner = go_json({"message": message, "error_type": error_type, "args": None})
+    return go_json({"code": code, "message": inner, "data": None})
+
+
 def daemon_error(status: int, code: int, error_type: str, message: str) -> web.Response:
-    """The daemon's error body: `{"code", "message": <json of the error>, "data": null}`."""
-    inner = json.dumps({"message": message, "error_type": error_type, "args": None}, ensure_ascii=False)
-    return web.json_response({"code": code, "message": inner, "data": None}, status=status)
+    body = daemon_error_body(code, error_type, message)
+    return web.Response(status=status, text=body, content_type="application/json", charset="utf-8")
+
+
+def route_not_found() -> web.Response:
+    """gin's NoRoute handler of the daemon: any path or method it does not route."""
+    body = go_json({"code": "not_found", "message": "route not found"}, sort_keys=True)
+    return web.Response(status=404, text=body, content_type="application/json", charset="utf-8")
+
+
+@web.middleware
+async def _no_route(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request the router cannot match (unknown path, or a method like PATCH) gets
+    the daemon's 404 instead of aiohttp's own 404/405."""
+    if request.match_info.http_exception is not None:
+        return route_not_found()
+    return await handler(request)
 
 
 def plugin_error_text(message: SessionMessage) -> str:
-    """How the daemon renders a plugin `error` message (ErrorResponse.Error())."""
+    """How the daemon renders a plugin `error` message (ErrorResponse.Error(): a Go map,
+    keys sorted)."""
     data = message.data
-    return json.dumps(
+    return go_json(
         {"args": data.get("args"), "error_type": data.get("error_type", ""), "message": data.get("message", "")},
-        ensure_ascii=False,
         sort_keys=True,
     )
 
@@ -64,27 +95,44 @@ class Daemon:
         self.sessions = sessions
         self.invoker = invoker
         self.runtime: PluginRuntime | None = None
-        self.app = web.Application(client_max_size=options.max_body_bytes + 1)
+        self.app = web.Application(client_max_size=options.max_body_bytes + 1, middlewares=[_no_route])
         self.app.router.add_get("/health/check", self.health)
         self.app.router.add_get("/devkit/stats", self.stats)
         self.app.router.add_post("/backwards-invocation/transaction", self.transaction)
-        self.app.router.add_route("*", "/e/{hook_id}/{path:.*}", self.endpoint)
+        for method in ROUTED_METHODS:
+            self.app.router.add_route(method, "/e/{hook_id}/{path:.*}", self.endpoint)
 
     # -- /health/check -----------------------------------------------------------
     async def health(self, request: web.Request) -> web.Response:
-        ready = self.runtime is not None and not self.runtime.exited.is_set()
-        body = {"status": "ok" if ready else "starting", "sessions": len(self.sessions)}
+        ready = self.runtime is not None and self.runtime.ready.is_set()
+        body = {"status": "ok" if ready else "starting", "sessions": len(self.sessions), **self._plugin_stats()}
         return web.json_response(body, status=200 if ready else 503)
+
+    def _plugin_stats(self) -> dict[str, Any]:
+        """The plugin process now serving (its pid changes on every restart)."""
+        runtime = self.runtime
+        process = runtime.process if runtime is not None else None
+        return {
+            "plugin_pid": process.pid if process is not None and process.returncode is None else None,
+            "plugin_restarts": runtime.restarts if runtime is not None else 0,
+            "last_plugin_exit": runtime.last_exit if runtime is not None else None,
+        }
 
     async def stats(self, request: web.Request) -> web.Response:
         """Devkit-only: what ran so far (not a daemon route)."""
-        return web.json_response({"app_calls": dict(self.invoker.app_calls), "open_sessions": len(self.sessions)})
+        body: dict[str, Any] = {"app_calls": dict(self.invoker.app_calls), "open_sessions": len(self.sessions)}
+        body.update(self._plugin_stats())
+        if self.invoker.state is not None:
+            body.update(self.invoker.state.stats())  # storage_ops, uploads
+        return web.json_response(body)
 
     # -- /e/<hook_id>/<path> --------------------------------------------------
     async def endpoint(self, request: web.Request) -> web.StreamResponse:
         instance = self.instances.get(request.match_info["hook_id"])
         if instance is None:
             return daemon_error(404, -400, "PluginDaemonBadRequestError", "endpoint not found")
+        if not instance.enabled:  # service.Endpoint: checked before the body is read
+            return daemon_error(404, -404, "PluginDaemonNotFoundError", "endpoint not found")
         if self.runtime is None:
             return daemon_error(503, -500, "PluginDaemonInternalServerError", "plugin is starting")
 
@@ -95,7 +143,7 @@ class Daemon:
                 413,
                 -413,
                 "PluginDaemonBadRequestError",
-                f"request body exceeds {limit} bytes (the daemon reads at most 10 MiB)",
+                f"request body exceeds {limit} bytes (daemon.oversize_body: reject; the daemon cuts it there)",
             )
         incoming = IncomingRequest(
             method=request.method,
@@ -109,8 +157,12 @@ class Daemon:
         raw = serialize_request(incoming, instance.hook_id)
         session = self.sessions.open(endpoint_id=instance.hook_id)
         relay = _Relay(request)
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self.options.max_execution_timeout):
+            # The daemon's timer starts once io_tunnel.InvokeEndpoint returned, i.e. at
+            # the plugin's first body chunk; nothing limits the wait for that chunk.
+            async with asyncio.timeout(None) as timer:
+                relay.on_first_chunk = lambda: timer.reschedule(loop.time() + self.options.max_execution_timeout)
                 await relay.run(
                     self.runtime.invoke(
                         session,
@@ -124,7 +176,11 @@ class Daemon:
                     )
                 )
         except TimeoutError:
+            if not timer.expired():
+                raise
             return await relay.fail("killed by timeout")
+        except InvokeFailed as error:
+            return await relay.fail(str(error))
         finally:
             self.sessions.close(session)
         return relay.response
@@ -168,10 +224,15 @@ class Daemon:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         heartbeat = asyncio.ensure_future(self._heartbeat(response))
+        # MAX_SERVERLESS_TRANSACTION_TIMEOUT: the handler returns when it passes, and the
+        # plugin's stream just ends (no `end`, no error: the SDK takes it as the end)
+        answer = iterate_until(self.invoker.answer(*invoke), self.options.serverless_transaction_timeout)
         try:
-            async for payload in self.invoker.answer(*invoke):
+            async for payload in answer:
                 line = json.dumps(session.envelope("backwards_response", payload), ensure_ascii=False)
                 await response.write(line.encode() + b"\n\n")
+        except TimeoutError:
+            pass
         finally:
             heartbeat.cancel()
         await response.write_eof()
@@ -193,6 +254,7 @@ class _Relay:
         self.headers: dict[str, str] = {}
         self.response: web.StreamResponse = web.Response(status=204)
         self.started = False
+        self.on_first_chunk: Callable[[], None] = lambda: None
 
     async def run(self, messages: Any) -> None:
         async for message in messages:
@@ -217,8 +279,9 @@ class _Relay:
             return
         chunk = bytes.fromhex(result)
         if not self.started:
+            self.on_first_chunk()
             await self._start()
-        if chunk:
+        if chunk and self.request.method != "HEAD":  # Go's server eats body writes for HEAD
             await self.response.write(chunk)  # aiohttp writes straight to the socket
 
     async def _start(self) -> None:
@@ -238,8 +301,8 @@ class _Relay:
     async def fail(self, reason: str) -> web.StreamResponse:
         if not self.started:
             return daemon_error(500, -500, "PluginDaemonInternalServerError", reason)
-        inner = json.dumps({"message": reason, "error_type": "PluginDaemonInternalServerError", "args": None})
+        body = daemon_error_body(-500, "PluginDaemonInternalServerError", reason)
         with contextlib.suppress(ConnectionError):
-            await self.response.write(json.dumps({"code": -500, "message": inner, "data": None}).encode())
+            await self.response.write(body.encode())
             await self.response.write_eof()
         return self.response

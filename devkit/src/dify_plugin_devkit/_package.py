@@ -6,7 +6,8 @@ does (cmd/commandline/plugin/package.go, pkg/plugin_packager/) and a little more
 - refuses to pack a plugin `dify-devkit check` finds problems in;
 - takes the files of the plugin directory minus `.difyignore`, or minus
   `.gitignore` when there is no `.difyignore` (the CLI's fallback; never both),
-  with real gitignore semantics, and always minus `.git/` and the output directory;
+  with real gitignore semantics, and always minus `.git/`, `.devkit-state/` and the
+  output directory;
 - adds a `requirements.txt` exported from `uv.lock` (the CLI's exact `uv export`
   arguments) when the tree has pyproject.toml and uv.lock but no requirements.txt;
 - refuses to leave out a file the plugin needs at run time (an ignore rule that
@@ -40,7 +41,9 @@ from dify_plugin_devkit._errors import (
 #: First one present wins, as in the CLI (pkg/plugin_packager/decoder/fs.go Walk).
 IGNORE_FILES = (".difyignore", ".gitignore")
 #: Never packed, whatever the ignore file says.
-ALWAYS_EXCLUDED = (".git",)  # a directory, or a file in a worktree or submodule
+#: `.git`: a directory, or a file in a worktree or submodule; `.devkit-state/`: the
+#: devkit's default state folder (a plugin's stored values and uploaded files).
+ALWAYS_EXCLUDED = (".git", ".devkit-state/")
 REQUIREMENTS = "requirements.txt"
 DEPENDENCY_FILES = (REQUIREMENTS, "pyproject.toml")
 #: packager.go exportRequirementsFromUv, argument for argument.

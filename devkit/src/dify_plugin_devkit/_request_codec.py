@@ -1,10 +1,11 @@
 """Copy an incoming HTTP request the way Dify's plugin daemon does, as HTTP/1.1 bytes.
 
 The daemon (internal/service/endpoint.go, `copyRequest`) clones the request, replaces
-the path, re-encodes the query, reads the body (max 10 MiB), drops proxy/IP headers,
-adds `Dify-Hook-Id` / `Dify-Hook-Url`, and writes it with Go's `Request.Write`. The
-plugin then parses those bytes with werkzeug via h11, which is strict: reproducing
-Go's framing byte for byte is what makes the devkit's verdicts match a real Dify.
+the path, re-encodes the query, reads the body (max 10 MiB, the rest cut silently),
+drops proxy/IP headers, adds `Dify-Hook-Id` / `Dify-Hook-Url`, and writes it with Go's
+`Request.Write`. The plugin then parses those bytes with werkzeug via h11, which is
+strict: reproducing Go's framing byte for byte is what makes the devkit's verdicts
+match a real Dify.
 """
 
 from __future__ import annotations
@@ -79,9 +80,9 @@ def _header_values(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 def serialize_request(request: IncomingRequest, hook_id: str) -> bytes:
     """The bytes the daemon hex-encodes into `raw_http_request`."""
     headers = _header_values(request.headers)
-    # server.go sets X-Original-Host to the request's Host when absent; copyRequest
-    # then uses it as the forwarded Host.
-    host = (headers.get("X-Original-Host") or [request.host])[0]
+    # server/endpoint.go sets X-Original-Host to the request's Host when absent (or
+    # empty: Header.Get); copyRequest then uses it as the forwarded Host.
+    host = (headers.get("X-Original-Host") or [""])[0] or request.host
     for name in _REMOVED_HEADERS:
         headers.pop(name, None)
     headers["Dify-Hook-Id"] = [hook_id]
@@ -99,18 +100,33 @@ def serialize_request(request: IncomingRequest, hook_id: str) -> bytes:
     user_agent = headers.get("User-Agent", ["Go-http-client/1.1"])[0]
     if user_agent:
         lines.append(f"User-Agent: {user_agent}")
-    if _sends_content_length(request.method, len(request.body)):
-        lines.append(f"Content-Length: {len(request.body)}")
+    framing, body = body_framing(request.method, request.body)
+    if framing:
+        lines.append(framing)
     for name in sorted(headers):
         if name in _WRITTEN_SEPARATELY:
             continue
         lines.extend(f"{name}: {value}" for value in headers[name])
     head = "\r\n".join(lines) + "\r\n\r\n"
-    return head.encode("utf-8", "surrogateescape") + request.body
+    return head.encode("utf-8", "surrogateescape") + body
 
 
-def _sends_content_length(method: str, length: int) -> bool:
-    """Go's transferWriter.shouldSendContentLength for a request whose length is known."""
-    if length > 0:
-        return True
-    return method not in {"GET", "HEAD"}
+# net/http requestMethodUsuallyLacksBody (plus CONNECT, never chunked).
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "PROPFIND", "SEARCH", "CONNECT"})
+
+
+def body_framing(method: str, body: bytes) -> tuple[str | None, bytes]:
+    """The framing header and body bytes Go's `Request.Write` produces for the daemon's copy.
+
+    copyRequest sets `Body = NopCloser(bytes.NewReader(body))` (never nil, never
+    http.NoBody) and `ContentLength = len(body)`. A non-empty body gets
+    `Content-Length`. An empty one has outgoingLength -1 ("unknown"):
+    shouldSendChunkedRequestBody probes the body of GET/HEAD/DELETE/OPTIONS (and
+    sends nothing, no header), but assumes POST, PUT and any other method has a body
+    and writes it chunked, which for zero bytes is the terminating chunk alone.
+    """
+    if body:
+        return f"Content-Length: {len(body)}", body
+    if method in _BODYLESS_METHODS:
+        return None, b""
+    return "Transfer-Encoding: chunked", b"0\r\n\r\n"

@@ -44,6 +44,8 @@ class RunningDevkit:
 
     process: subprocess.Popen[bytes]
     base_url: str
+    # the first plugin process; a plugin that died is restarted with a new pid,
+    # which `stats()["plugin_pid"]` tells
     plugin_pid: int | None
     log_path: Path
     _clients: list[httpx.Client] = field(default_factory=list, repr=False)
@@ -60,12 +62,22 @@ class RunningDevkit:
         return client
 
     def stats(self) -> dict[str, Any]:
-        """What ran so far: `{"app_calls": {app_id: n}, "open_sessions": n}`."""
+        """What ran so far: `{"app_calls": {app_id: n}, "open_sessions": n, ...}`, and the
+        plugin process now serving: `plugin_pid`, `plugin_restarts`, `last_plugin_exit`."""
         return httpx.get(f"{self.base_url}/devkit/stats", timeout=10).json()
 
     def app_calls(self) -> dict[str, int]:
         """How many app calls the devkit answered so far, per app id."""
         return dict(self.stats()["app_calls"])
+
+    def storage(self, encoding: str = "hex") -> dict[str, Any]:
+        """The plugin's storage: `{"keys": [{"key", "size", "value"}], "used", "quota", ...}`
+        (values in hex, or base64 with `encoding="base64"`)."""
+        return httpx.get(f"{self.base_url}/devkit/storage", params={"encoding": encoding}, timeout=10).json()
+
+    def files(self) -> list[dict[str, Any]]:
+        """The files the plugin uploaded (`session.file.upload`), oldest first."""
+        return list(httpx.get(f"{self.base_url}/devkit/files", timeout=10).json()["files"])
 
     def log(self) -> str:
         """Everything the devkit and the plugin printed (plugin stderr and log events)."""
@@ -99,6 +111,17 @@ def _write_config(config: Config, workdir: Path, plugin_dir: Path) -> Path | Non
     return path
 
 
+def _names_state_dir(config_path: Path | None) -> bool:
+    """Whether the configuration sets `state_dir` (then it is not replaced by a fresh one)."""
+    if config_path is None:
+        return False
+    try:
+        raw = yaml.safe_load(config_path.read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(raw, dict) and raw.get("state_dir") is not None
+
+
 def start_devkit(
     plugin_dir: str | os.PathLike[str],
     config: Config = None,
@@ -108,6 +131,7 @@ def start_devkit(
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 90.0,
+    state_dir: str | os.PathLike[str] | None = None,
 ) -> RunningDevkit:
     """Start the devkit on a free port and return once the plugin is ready.
 
@@ -115,8 +139,11 @@ def start_devkit(
     mapping (`{"endpoints": [...], "apps": [...], "daemon": {...}}`); None runs one
     endpoint instance `devkit` with the group's default settings. `mode` is "local"
     (stdio) or "serverless". App files named in YAML text or a mapping are relative to the
-    plugin directory. Raises PluginStartError with the devkit's output if it does not
-    become ready.
+    plugin directory. `state_dir` keeps the plugin's storage and uploaded files (default:
+    the configuration's `state_dir`, else a fresh `state` folder in `workdir`, so that
+    tests do not share them; pass the same folder again to see what a previous devkit
+    stored). Raises PluginStartError with the
+    devkit's output if it does not become ready.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -134,11 +161,15 @@ def start_devkit(
         "0",
         "--ready-file",
         str(ready),
-        *extra_args,
     ]
     config_path = _write_config(config, work, Path(plugin_dir).resolve())
     if config_path is not None:
         args += ["--config", str(config_path)]
+    if state_dir is not None:
+        args += ["--state-dir", str(Path(state_dir).resolve())]
+    elif not _names_state_dir(config_path):
+        args += ["--state-dir", str((work / "state").resolve())]
+    args += extra_args
     if mode == "serverless":
         args.append("--serverless")
     log_path = work / "devkit.log"

@@ -2,9 +2,11 @@
 
 It follows api/core/plugin/backwards_invocation/app.py: the app is looked up first and
 the call is dispatched by the APP's mode, not by which SDK interface the plugin used, so
-a chat app called through `workflow.invoke` fails with "missing query" as in Dify. All
-request errors are raised before the first event, also in blocking mode, because Dify's
-API answers them with an HTTP error instead of a stream.
+a chat app called through `workflow.invoke` fails with "missing query" as in Dify. The
+request checks of Dify's generators (blocking agent apps, unknown conversations, the
+input form) raise before the first event, also in blocking mode, because Dify's API
+answers them with an HTTP error instead of a stream. A blocking call whose run fails
+raises too: Dify's blocking pipelines re-raise the run's error inside the request.
 
 Concurrency: many invocations may run at once on one event loop. Conversation state is
 only read and changed in `_start`, which has no `await`, so no lock is needed.
@@ -13,63 +15,25 @@ only read and changed in `_start`, which has no `await`, so no lock is needed.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dify_plugin_devkit._errors import DevkitError
-
 from . import events, scripts
-from .events import Event
+from .errors import AppCallError
+from .events import Event, NodeRun
+from .inputs import FileLookup, validate_inputs
 from .scripts import Inputs, Run
-from .spec import AppSpec, load_apps
-
-_DEFAULT_CODES: dict[int | None, str] = {400: "invalid_param", 404: "not_found"}
-
-
-class AppCallError(DevkitError):
-    """An app call failed the way Dify's API reports it.
-
-    `status` is the HTTP status Dify's API answers with before streaming (400, 404), or
-    None when the call broke after it began (the transport failing mid-stream).
-    """
-
-    message: str
-    status: int | None
-    code: str
-
-    def __init__(self, message: str, status: int | None = 400, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code or _DEFAULT_CODES.get(status, events.ERROR_CODE)
-
-    @classmethod
-    def invalid_param(cls, message: str) -> AppCallError:
-        """What a ValueError inside Dify's app invocation turns into."""
-        return cls(message, status=400, code="invalid_param")
-
-    @classmethod
-    def not_found(cls, message: str) -> AppCallError:
-        return cls(message, status=404, code="not_found")
-
-    @classmethod
-    def transport(cls, message: str) -> AppCallError:
-        return cls(message, status=None, code=events.ERROR_CODE)
-
-    def body(self) -> dict[str, Any]:
-        """Dify's API error JSON."""
-        return {"code": self.code, "message": self.message, "status": self.status}
-
-    def __repr__(self) -> str:
-        return f"AppCallError({self.message!r}, status={self.status!r}, code={self.code!r})"
+from .spec import WORKFLOW_MODES, AppSpec, load_apps
 
 
 @dataclass
 class Conversation:
-    """A chat app's conversation. Its inputs are fixed by its first turn, as in Dify."""
+    """A chat app's conversation. Chat and agent apps keep the inputs of its first turn;
+    a chatflow takes (and checks) each turn's own, as Dify's generators do."""
 
     id: str
     inputs: Inputs
@@ -86,20 +50,31 @@ class AppBackend:
 
     At most `max_conversations` are kept (the oldest forgotten first, like an expired
     one), so a long soak or benchmark run cannot grow the devkit without bound.
+    `file_lookup` resolves file inputs (tool file id -> the uploaded file's info); it
+    may be set after construction, once the devkit's file store exists.
     """
 
-    def __init__(self, apps: Iterable[AppSpec], *, max_conversations: int = 10_000) -> None:
+    def __init__(
+        self,
+        apps: Iterable[AppSpec],
+        *,
+        max_conversations: int = 10_000,
+        file_lookup: FileLookup | None = None,
+    ) -> None:
         self._apps: dict[str, AppSpec] = {}
         for app in apps:
             self._apps[app.id] = app
         self._conversations: dict[tuple[str, str], Conversation] = {}  # insertion-ordered
         self.max_conversations = max_conversations
+        self.file_lookup = file_lookup
 
     @classmethod
-    def from_files(cls, *paths: Path, extra: Iterable[AppSpec] = ()) -> AppBackend:
+    def from_files(
+        cls, *paths: Path, extra: Iterable[AppSpec] = (), file_lookup: FileLookup | None = None
+    ) -> AppBackend:
         """Apps of several fixture files, then `extra` ones (declared inline); a later
         declaration adds an app or replaces the same-id one."""
-        return cls([*(app for path in paths for app in load_apps(path)), *extra])
+        return cls([*(app for path in paths for app in load_apps(path)), *extra], file_lookup=file_lookup)
 
     def get(self, app_id: str) -> AppSpec | None:
         return self._apps.get(app_id)
@@ -109,27 +84,21 @@ class AppBackend:
         return list(self._apps.values())
 
     def fetch_app(self, app_id: str) -> dict[str, Any]:
-        """App info for the SDK's fetch_app.
+        """What the SDK's `fetch_app` returns: the app's parameters (Dify's `/parameters`).
 
-        Dify answers only `{"data": <app parameters>}`; `id`, `name`, `mode` and
-        `description` are added for the devkit's own pages.
+        Dify's inner API answers `{"data": <parameters>}`; the daemon's FetchApp
+        (internal/core/dify_invocation/calldify/http_request.go) unwraps that `data`, so
+        the plugin gets the parameters themselves. AppCallError for an unknown app.
         """
-        spec = self._lookup(app_id)
-        return {
-            "id": spec.id,
-            "name": spec.name,
-            "mode": spec.mode,
-            "description": spec.description,
-            "data": events.app_parameters([(v.name, v.required) for v in spec.variables]),
-        }
+        return events.app_parameters(self._lookup(app_id))
 
     async def invoke(self, request: Mapping[str, Any]) -> AsyncIterator[Event]:
         """Run one app call (the SDK's request dict) and yield what Dify sends back.
 
         Streaming yields each event; blocking yields exactly one dict, Dify's blocking
         response, after the whole script (delays included) has run. Raises AppCallError
-        with status 400/404 before the first yield for request errors, and with status
-        None for an injected transport failure.
+        with an HTTP status before the first yield for request errors (and, in blocking
+        mode, for a failed run), and with status None for an injected stream failure.
         """
         run, streaming = self._start(request)
         async with aclosing(_with_faults(run)) as stream:
@@ -165,49 +134,63 @@ class AppBackend:
             raise AppCallError.invalid_param("conversation_id must be a string")
 
         spec = self._lookup(request.get("app_id"))
+        streaming = response_mode == "streaming"
         if not spec.is_chat:
-            inputs = validate_inputs(spec, raw_inputs)
-            run = Run.plan(spec, query="", inputs=inputs, turn=1, conversation_id="")
-            return run, response_mode == "streaming"
+            inputs = validate_inputs(spec, raw_inputs, self.file_lookup)
+            return Run.plan(spec, query="", inputs=inputs, turn=1, conversation_id=None), streaming
         if not query:
             raise AppCallError.invalid_param("missing query")
+        if spec.mode == "agent-chat" and not streaming:
+            # AgentChatAppGenerator.generate checks this before anything else
+            raise AppCallError.invalid_param("Agent Chat App does not support blocking mode")
         conversation = self._conversation(spec, conversation_id or "", raw_inputs)
         turn = conversation.add_turn(query)
         run = Run.plan(spec, query=query, inputs=conversation.inputs, turn=turn, conversation_id=conversation.id)
-        return run, response_mode == "streaming"
+        return run, streaming
 
     def _conversation(self, spec: AppSpec, conversation_id: str, raw_inputs: Mapping[str, Any]) -> Conversation:
-        """The conversation to continue, or a new one (inputs validated only then, as in Dify).
+        """The conversation to continue, or a new one.
 
-        The plugin-supplied `user` is not part of the key: Dify ignores it for endpoint calls.
+        An unknown id is Dify's `ConversationNotExistsError()`: a ValueError without a
+        text, so 400 `invalid_param` with an empty message. Recent chatflows
+        (advanced-chat) start a new conversation instead. The plugin-supplied `user` is
+        not part of the key: Dify ignores it for endpoint calls.
         """
         if conversation_id:
             conversation = self._conversations.get((spec.id, conversation_id))
-            if conversation is None:
-                raise AppCallError.not_found("Conversation Not Exists.")
-            return conversation
-        conversation = Conversation(id=events.new_id(), inputs=validate_inputs(spec, raw_inputs))
+            if conversation is not None:
+                if spec.mode == "advanced-chat":
+                    conversation.inputs = validate_inputs(spec, raw_inputs, self.file_lookup)
+                return conversation
+            if spec.mode != "advanced-chat":
+                raise AppCallError.invalid_param("")
+        conversation = Conversation(id=events.new_id(), inputs=validate_inputs(spec, raw_inputs, self.file_lookup))
         self._conversations[(spec.id, conversation.id)] = conversation
         while len(self._conversations) > self.max_conversations:
             del self._conversations[next(iter(self._conversations))]
         return conversation
 
 
-def validate_inputs(spec: AppSpec, raw: Mapping[str, Any]) -> dict[str, str | None]:
-    """The declared variables' values, checked as Dify's input form does.
+@dataclass
+class _Progress:
+    """What a run has sent so far, to end it from outside its script (faults)."""
 
-    Undeclared inputs are dropped (Dify passes only declared ones to the app); a missing
-    or empty required value and a non-string value are errors with Dify's messages.
-    """
-    inputs: dict[str, str | None] = {}
-    for variable in spec.variables:
-        value = raw.get(variable.name)
-        if value is not None and not isinstance(value, str):
-            raise AppCallError.invalid_param(f"{variable.name} in input form must be a string")
-        if variable.required and not value:
-            raise AppCallError.invalid_param(f"{variable.name} is required in input form")
-        inputs[variable.name] = value
-    return inputs
+    open_nodes: dict[str, tuple[Mapping[str, Any], float]] = field(default_factory=dict)
+    steps: int = 0
+    deltas: int = 0
+    exceptions: int = 0
+
+    def see(self, event: Event) -> None:
+        kind = event["event"]
+        if kind == "node_started":
+            self.open_nodes[event["data"]["id"]] = (event["data"], time.monotonic())
+            self.steps += 1
+        elif kind == "node_finished":
+            self.open_nodes.pop(event["data"]["id"], None)
+            if event["data"]["status"] == "exception":
+                self.exceptions += 1
+        elif kind in ("message", "agent_message", "text_chunk"):
+            self.deltas += 1
 
 
 async def _with_faults(run: Run) -> AsyncGenerator[Event, None]:
@@ -220,17 +203,58 @@ async def _with_faults(run: Run) -> AsyncGenerator[Event, None]:
     if spec.first_event_delay:
         await asyncio.sleep(spec.first_event_delay)
     sent = 0
+    progress = _Progress()
     async with aclosing(scripts.stream(run)) as script:
         async for event in script:
             if spec.silent_after is not None and sent >= spec.silent_after:
                 await _forever()
             if spec.fail_after is not None and sent >= spec.fail_after:
-                if spec.fail_as == "invocation":
-                    raise AppCallError.transport(spec.fail_message)
-                yield run.error_event(spec.fail_message)
+                for fault_event in _fault_events(run, progress):
+                    yield fault_event
                 return
+            progress.see(event)
             yield event
             sent += 1
+
+
+def _fault_events(run: Run, progress: _Progress) -> list[Event]:
+    """How the run ends when its fault fires (see `AppSpec.fail_as`)."""
+    spec = run.spec
+    if spec.fail_as == "invocation":
+        raise AppCallError.transport(spec.fail_message)
+    if spec.fail_as == "event":
+        return [run.error_event(events.error_fields(spec.fail_kind, spec.fail_message))]
+    tokens = run.prompt_tokens + progress.deltas
+    if spec.fail_as == "stop":
+        ended: list[Event] = []
+        if spec.mode in WORKFLOW_MODES:
+            ended.append(_run_end(run, progress, tokens, status="stopped", error=events.STOPPED_BY_USER))
+        if run.message is not None:
+            ended.append(events.message_end(run.message, run.usage(progress.deltas)))
+        return ended
+    # fail_as == "workflow": the running node fails, and with it the run
+    ctx = run.workflow_context()
+    failed = [
+        events.node_finished(ctx, NodeRun.of_started(data, started), None, status="failed", error=spec.fail_message)
+        for data, started in progress.open_nodes.values()
+    ]
+    failed.append(_run_end(run, progress, tokens, status="failed", error=spec.fail_message))
+    if run.message is not None:
+        # a chatflow then reports the failure as an error (advanced_chat/generate_task_pipeline.py)
+        failed.append(run.error_event(events.error_fields("value_error", f"Run failed: {spec.fail_message}")))
+    return failed
+
+
+def _run_end(run: Run, progress: _Progress, tokens: int, *, status: str, error: str) -> Event:
+    return events.workflow_finished(
+        run.workflow_context(),
+        {},
+        total_tokens=tokens,
+        total_steps=progress.steps,
+        status=status,
+        error=error,
+        exceptions_count=progress.exceptions,
+    )
 
 
 async def _forever() -> None:
@@ -239,16 +263,27 @@ async def _forever() -> None:
 
 
 async def _blocking_response(run: Run, stream: AsyncIterator[Event]) -> Event:
-    """Dify's blocking response, built from the run's stream; a failed run raises."""
+    """Dify's blocking response, built from the run's stream.
+
+    An `error` event is re-raised the way Dify's blocking pipelines do it, inside the
+    request: a ValueError is 400 `invalid_param` with its text, anything else (a model
+    error included) Dify's generic 500. A failed workflow run is no error: its result
+    says `failed`.
+    """
     collected: list[Event] = []
     async for event in stream:
         if event["event"] == "error":
-            raise AppCallError.transport(event["message"])
+            if event["code"] == "invalid_param":
+                raise AppCallError.invalid_param(event["message"])
+            raise AppCallError.server_error(event["message"])
         collected.append(event)
     if run.spec.mode == "workflow":
         return events.workflow_blocking(_last(collected, "workflow_finished"))
     message = run.message_context()
     answer = "".join(e["answer"] for e in collected if e["event"] in ("message", "agent_message"))
+    replaced = [e["answer"] for e in collected if e["event"] == "message_replace"]
+    if replaced:
+        answer = replaced[-1]
     usage = _last(collected, "message_end")["metadata"]["usage"]
     if run.spec.mode == "completion":
         return events.completion_blocking(message, answer, usage)

@@ -1,25 +1,42 @@
 """Builders of the event dicts Dify's Service API streams, and of its blocking responses.
 
 Every dict the demo apps send is made here, so that the shapes live in one place and can
-be compared with Dify's docs line by line. Ids (uuid4 strings) and timestamps (unix ints)
-are made here too. Chat-type events carry `task_id`, `message_id`, `conversation_id` and
-`created_at` on every event, as Dify's response converter adds them to each chunk; in
-message events `id` is the message id, as in Dify.
+be compared with Dify line by line: the `*StreamResponse` models of
+api/core/app/entities/task_entities.py, wrapped as each mode's response converter does
+(api/core/app/apps/*/generate_response_converter.py):
+
+- chat, agent-chat, advanced-chat: `event`, `conversation_id`, `message_id`,
+  `created_at`, then the model's fields (`task_id`, ...);
+- completion: the same without `conversation_id`;
+- workflow: `event`, `workflow_run_id`, then the model's fields;
+- `error` events carry the converter's fields and `code`, `status`, `message` only (no
+  `task_id`): `_error_to_stream_response` of base_app_generate_response_converter.py.
+
+Ids (uuid4 strings) and timestamps (unix ints) are made here too.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from .spec import FILE_VARIABLE_TYPES, AppSpec, VariableSpec
+
 Event = dict[str, Any]
 
-#: Dify's code and status for an app that failed while running.
-ERROR_STATUS = 500
-ERROR_CODE = "internal_server_error"
+#: `_error_to_stream_response`: what each kind of exception becomes in a stream.
+#: (code, status); `None` as message means the exception's own text.
+ERROR_EVENT_FIELDS: dict[str, tuple[str, int, str | None]] = {
+    "value_error": ("invalid_param", 400, None),
+    "model_error": ("completion_request_error", 400, None),
+    "internal_error": ("internal_server_error", 500, "Internal Server Error, please contact support."),
+}
+#: QueueStopEvent.get_stop_reason() for a stop by the app's user.
+STOPPED_BY_USER = "Stopped by user."
 
 _WORKFLOW_NAMESPACE = uuid.UUID("5b0e5f0c-3c1e-4d0a-9a59-6d1e7c0a2f11")
 
@@ -39,30 +56,43 @@ def workflow_id_for(app_id: str) -> str:
     return str(uuid.uuid5(_WORKFLOW_NAMESPACE, app_id))
 
 
+def error_fields(kind: str, text: str) -> dict[str, Any]:
+    """`code`, `status`, `message` of an in-stream error caused by an exception of `kind`."""
+    code, status, fixed = ERROR_EVENT_FIELDS[kind]
+    return {"code": code, "status": status, "message": fixed if fixed is not None else text}
+
+
 # --- messages (chat, agent-chat, advanced-chat, completion) -------------------------
 
 
 @dataclass(frozen=True)
 class MessageContext:
-    """The ids one message (one chat turn or completion) carries on all its events."""
+    """The ids one message (one chat turn or completion) carries on all its events.
+
+    `conversation_id` is None for completion apps: their events do not carry one.
+    """
 
     task_id: str
     message_id: str
-    conversation_id: str
+    conversation_id: str | None
     created_at: int
 
     @classmethod
-    def start(cls, conversation_id: str) -> Self:
+    def start(cls, conversation_id: str | None) -> Self:
         return cls(task_id=new_id(), message_id=new_id(), conversation_id=conversation_id, created_at=now())
 
+    def wrapper(self, event: str) -> Event:
+        """The fields the response converter puts before every event of this message."""
+        head: Event = {"event": event}
+        if self.conversation_id is not None:
+            head["conversation_id"] = self.conversation_id
+        head["message_id"] = self.message_id
+        head["created_at"] = self.created_at
+        return head
+
     def envelope(self, event: str) -> Event:
-        return {
-            "event": event,
-            "task_id": self.task_id,
-            "message_id": self.message_id,
-            "conversation_id": self.conversation_id,
-            "created_at": self.created_at,
-        }
+        """The converter's fields plus the stream response's own `task_id`."""
+        return {**self.wrapper(event), "task_id": self.task_id}
 
 
 def usage(prompt_tokens: int, completion_tokens: int, latency: float) -> dict[str, Any]:
@@ -77,13 +107,18 @@ def usage(prompt_tokens: int, completion_tokens: int, latency: float) -> dict[st
     }
 
 
-def message(ctx: MessageContext, delta: str) -> Event:
+def message(ctx: MessageContext, delta: str, from_variable_selector: list[str] | None = None) -> Event:
     """One streamed piece of the answer (`answer` is the delta, not the text so far)."""
-    return {**ctx.envelope("message"), "id": ctx.message_id, "answer": delta}
+    return {
+        **ctx.envelope("message"),
+        "id": ctx.message_id,
+        "answer": delta,
+        "from_variable_selector": from_variable_selector,
+    }
 
 
 def agent_message(ctx: MessageContext, delta: str) -> Event:
-    """An agent app's streamed piece of the answer; same fields as `message`."""
+    """An agent app's streamed piece of the answer."""
     return {**ctx.envelope("agent_message"), "id": ctx.message_id, "answer": delta}
 
 
@@ -96,9 +131,20 @@ def agent_thought(ctx: MessageContext, thought_id: str, position: int, thought: 
         "thought": thought,
         "observation": "",
         "tool": "",
+        "tool_labels": {},
         "tool_input": "",
         "message_files": [],
     }
+
+
+def message_file(ctx: MessageContext, file_id: str, file_type: str, url: str) -> Event:
+    """A file the app sends with its answer (MessageFileStreamResponse)."""
+    return {**ctx.envelope("message_file"), "id": file_id, "type": file_type, "belongs_to": "assistant", "url": url}
+
+
+def message_replace(ctx: MessageContext, answer: str) -> Event:
+    """The whole answer replaced (output moderation: MessageReplaceStreamResponse)."""
+    return {**ctx.envelope("message_replace"), "answer": answer, "reason": "output_moderation"}
 
 
 def message_end(ctx: MessageContext, usage_: Mapping[str, Any]) -> Event:
@@ -111,9 +157,14 @@ def message_end(ctx: MessageContext, usage_: Mapping[str, Any]) -> Event:
     }
 
 
-def message_error(ctx: MessageContext, text: str) -> Event:
-    """How Dify reports, inside the stream, that a chat/completion run failed."""
-    return {**ctx.envelope("error"), "status": ERROR_STATUS, "code": ERROR_CODE, "message": text}
+def message_error(ctx: MessageContext, fields: Mapping[str, Any]) -> Event:
+    """How Dify reports, inside a chat or completion stream, that the run failed."""
+    return {**ctx.wrapper("error"), **fields}
+
+
+def tts_audio(text: str) -> str:
+    """Stand-in audio for `tts_message`: base64 like Dify's, but of the text, not of an mp3."""
+    return base64.b64encode(text.encode()).decode()
 
 
 def chat_blocking(ctx: MessageContext, mode: str, answer: str, usage_: Mapping[str, Any]) -> Event:
@@ -150,48 +201,40 @@ def completion_blocking(ctx: MessageContext, answer: str, usage_: Mapping[str, A
 
 @dataclass(frozen=True)
 class WorkflowContext:
-    """The ids one workflow run carries. `envelope` adds a chatflow's message fields."""
+    """The ids one workflow run carries. A chatflow's events also carry its message's."""
 
     task_id: str
     workflow_run_id: str
     workflow_id: str
     created_at: int
     inputs: Mapping[str, Any]
+    message: MessageContext | None = None
     started: float = field(default_factory=time.monotonic)
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def start(
-        cls,
-        app_id: str,
-        inputs: Mapping[str, Any],
-        message: MessageContext | None = None,
-    ) -> Self:
+    def start(cls, app_id: str, inputs: Mapping[str, Any], message: MessageContext | None = None) -> Self:
         """A run; for a chatflow pass its message so both share task id and fields."""
-        task_id = message.task_id if message else new_id()
-        extra: dict[str, Any] = {}
-        if message:
-            extra = {
-                "message_id": message.message_id,
-                "conversation_id": message.conversation_id,
-                "created_at": message.created_at,
-            }
         return cls(
-            task_id=task_id,
+            task_id=message.task_id if message else new_id(),
             workflow_run_id=new_id(),
             workflow_id=workflow_id_for(app_id),
             created_at=now(),
             inputs=dict(inputs),
-            extra=extra,
+            message=message,
         )
 
+    def wrapper(self, event: str) -> Event:
+        """The converter's fields: a chatflow's message fields, a workflow's run id."""
+        if self.message is not None:
+            return self.message.wrapper(event)
+        return {"event": event, "workflow_run_id": self.workflow_run_id}
+
     def envelope(self, event: str) -> Event:
-        return {
-            "event": event,
-            "task_id": self.task_id,
-            "workflow_run_id": self.workflow_run_id,
-            **self.extra,
-        }
+        return {**self.wrapper(event), "task_id": self.task_id, "workflow_run_id": self.workflow_run_id}
+
+    def plain(self, event: str) -> Event:
+        """Events whose model has no `workflow_run_id` of its own (text_chunk, tts, agent_log)."""
+        return {**self.wrapper(event), "task_id": self.task_id}
 
 
 @dataclass(frozen=True)
@@ -230,6 +273,24 @@ class NodeRun:
             started=time.monotonic(),
         )
 
+    @classmethod
+    def of_started(cls, data: Mapping[str, Any], started: float) -> Self:
+        """The node run a `node_started` event describes (to end it from outside its script)."""
+        return cls(
+            id=data["id"],
+            node_id=data["node_id"],
+            node_type=data["node_type"],
+            title=data["title"],
+            index=data["index"],
+            predecessor_node_id=data["predecessor_node_id"],
+            inputs=dict(data.get("inputs") or {}),
+            created_at=data["created_at"],
+            started=started,
+        )
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 6)
+
     def data(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -256,88 +317,259 @@ def workflow_started(ctx: WorkflowContext) -> Event:
 
 
 def node_started(ctx: WorkflowContext, node: NodeRun) -> Event:
-    return {**ctx.envelope("node_started"), "data": node.data()}
-
-
-def node_finished(ctx: WorkflowContext, node: NodeRun, outputs: Mapping[str, Any]) -> Event:
     return {
-        **ctx.envelope("node_finished"),
+        **ctx.envelope("node_started"),
+        "data": {**node.data(), "extras": {}, "iteration_id": None, "loop_id": None},
+    }
+
+
+def _node_end_data(node: NodeRun, outputs: Mapping[str, Any] | None, status: str, error: str | None) -> dict[str, Any]:
+    return {
+        **node.data(),
+        "process_data": None,
+        "outputs": dict(outputs) if outputs is not None else None,
+        "status": status,
+        "error": error,
+        "elapsed_time": node.elapsed(),
+        "execution_metadata": {},
+        "finished_at": now(),
+        "files": [],
+        "iteration_id": None,
+        "loop_id": None,
+    }
+
+
+def node_finished(
+    ctx: WorkflowContext,
+    node: NodeRun,
+    outputs: Mapping[str, Any] | None,
+    status: str = "succeeded",
+    error: str | None = None,
+) -> Event:
+    """A node's end: `succeeded`, `failed` (the run fails) or `exception` (the run goes on)."""
+    return {**ctx.envelope("node_finished"), "data": _node_end_data(node, outputs, status, error)}
+
+
+def node_retry(ctx: WorkflowContext, node: NodeRun, error: str, retry_index: int) -> Event:
+    """A failed attempt of a node with retries enabled (NodeRetryStreamResponse)."""
+    data = {**_node_end_data(node, None, "retry", error), "retry_index": retry_index}
+    return {**ctx.envelope("node_retry"), "data": data}
+
+
+def round_started(ctx: WorkflowContext, node: NodeRun, rounds: int) -> Event:
+    """`iteration_started` / `loop_started` of an iteration or loop node."""
+    kind = node.node_type
+    return {
+        **ctx.envelope(f"{kind}_started"),
         "data": {
-            **node.data(),
+            "id": node.node_id,
+            "node_id": node.node_id,
+            "node_type": kind,
+            "title": node.title,
+            "created_at": now(),
+            "extras": {},
+            "metadata": {f"{kind}_length" if kind == "loop" else "iterator_length": rounds},
+            "inputs": {},
+        },
+    }
+
+
+def round_next(ctx: WorkflowContext, node: NodeRun, index: int, previous_output: Any) -> Event:
+    """`iteration_next` / `loop_next`: round `index` (from 0) begins."""
+    kind = node.node_type
+    return {
+        **ctx.envelope(f"{kind}_next"),
+        "data": {
+            "id": node.node_id,
+            "node_id": node.node_id,
+            "node_type": kind,
+            "title": node.title,
+            "index": index,
+            "created_at": now(),
+            f"pre_{kind}_output": previous_output,
+            "extras": {},
+        },
+    }
+
+
+def round_completed(ctx: WorkflowContext, node: NodeRun, outputs: Mapping[str, Any], rounds: int) -> Event:
+    """`iteration_completed` / `loop_completed` after the last round."""
+    kind = node.node_type
+    return {
+        **ctx.envelope(f"{kind}_completed"),
+        "data": {
+            "id": node.node_id,
+            "node_id": node.node_id,
+            "node_type": kind,
+            "title": node.title,
             "outputs": dict(outputs),
+            "created_at": now(),
+            "extras": {},
+            "inputs": {},
             "status": "succeeded",
             "error": None,
-            "elapsed_time": round(time.monotonic() - node.started, 6),
+            "elapsed_time": node.elapsed(),
+            "total_tokens": 0,
             "execution_metadata": {},
             "finished_at": now(),
+            "steps": rounds,
+        },
+    }
+
+
+def agent_log(
+    ctx: WorkflowContext, node: NodeRun, log_id: str, label: str, status: str, data: Mapping[str, Any]
+) -> Event:
+    """A step of an agent node's strategy (AgentLogStreamResponse)."""
+    return {
+        **ctx.plain("agent_log"),
+        "data": {
+            "node_execution_id": node.id,
+            "id": log_id,
+            "label": label,
+            "parent_id": None,
+            "error": None,
+            "status": status,
+            "data": dict(data),
+            "metadata": {},
+            "node_id": node.node_id,
         },
     }
 
 
 def text_chunk(ctx: WorkflowContext, node_id: str, delta: str) -> Event:
     """A workflow's streamed piece of output text, tagged with the variable it belongs to."""
-    return {
-        **ctx.envelope("text_chunk"),
-        "data": {"text": delta, "from_variable_selector": [node_id, "text"]},
-    }
+    return {**ctx.plain("text_chunk"), "data": {"text": delta, "from_variable_selector": [node_id, "text"]}}
 
 
-def workflow_finished(ctx: WorkflowContext, outputs: Mapping[str, Any], total_tokens: int, total_steps: int) -> Event:
+def tts_message(ctx: WorkflowContext | MessageContext, audio: str) -> Event:
+    """A piece of the answer's speech (text-to-speech with auto-play on)."""
+    head = ctx.plain("tts_message") if isinstance(ctx, WorkflowContext) else ctx.envelope("tts_message")
+    return {**head, "audio": audio}
+
+
+def tts_message_end(ctx: WorkflowContext | MessageContext) -> Event:
+    head = ctx.plain("tts_message_end") if isinstance(ctx, WorkflowContext) else ctx.envelope("tts_message_end")
+    return {**head, "audio": ""}
+
+
+def workflow_finished(
+    ctx: WorkflowContext,
+    outputs: Mapping[str, Any],
+    total_tokens: int,
+    total_steps: int,
+    *,
+    status: str = "succeeded",
+    error: str | None = None,
+    exceptions_count: int = 0,
+) -> Event:
+    """A run's end: `succeeded`, `partial-succeeded` (nodes ended in `exception`), `failed`, `stopped`."""
     return {
         **ctx.envelope("workflow_finished"),
         "data": {
             "id": ctx.workflow_run_id,
             "workflow_id": ctx.workflow_id,
-            "status": "succeeded",
+            "status": status,
             "outputs": dict(outputs),
-            "error": None,
+            "error": error,
             "elapsed_time": round(time.monotonic() - ctx.started, 6),
             "total_tokens": total_tokens,
             "total_steps": total_steps,
+            "created_by": None,
             "created_at": ctx.created_at,
             "finished_at": now(),
+            "exceptions_count": exceptions_count,
+            "files": [],
         },
     }
 
 
-def workflow_error(ctx: WorkflowContext, text: str) -> Event:
-    """How Dify reports, inside the stream, that a workflow run failed."""
-    return {**ctx.envelope("error"), "status": ERROR_STATUS, "code": ERROR_CODE, "message": text}
+def workflow_error(ctx: WorkflowContext, fields: Mapping[str, Any]) -> Event:
+    """How Dify reports, inside a workflow stream, an unexpected failure of the run."""
+    return {**ctx.wrapper("error"), **fields}
+
+
+_BLOCKING_RUN_FIELDS = (
+    "id", "workflow_id", "status", "outputs", "error", "elapsed_time",
+    "total_tokens", "total_steps", "created_at", "finished_at",
+)  # fmt: skip
 
 
 def workflow_blocking(finished: Mapping[str, Any]) -> Event:
     """Dify's blocking response of a workflow app, from its `workflow_finished` event."""
+    data = finished["data"]
     return {
         "task_id": finished["task_id"],
         "workflow_run_id": finished["workflow_run_id"],
-        "data": dict(finished["data"]),
+        "data": {key: data[key] for key in _BLOCKING_RUN_FIELDS},
     }
 
 
 # --- app info (fetch_app) -----------------------------------------------------------
 
+#: Dify's defaults (api/configs: UPLOAD_*_FILE_SIZE_LIMIT in MB, WORKFLOW_FILE_UPLOAD_LIMIT).
+SYSTEM_PARAMETERS: dict[str, int] = {
+    "image_file_size_limit": 10,
+    "video_file_size_limit": 100,
+    "audio_file_size_limit": 50,
+    "file_size_limit": 15,
+    "workflow_file_upload_limit": 10,
+}
 
-def app_parameters(variables: list[tuple[str, bool]]) -> dict[str, Any]:
-    """Dify's app parameters (what `fetch_app` answers under `data`), features all off.
 
-    `variables` are (name, required) of the app's text inputs, in form order.
+def app_parameters(spec: AppSpec) -> dict[str, Any]:
+    """Dify's app parameters (get_parameters_from_feature_dict): what `fetch_app` answers.
+
+    Features are off except text-to-speech when the app has `tts`; `user_input_form`
+    lists the variables in form order, each as `{type: {...}}` with the fields of
+    Dify's form items.
     """
-    features = (
-        "suggested_questions_after_answer",
-        "speech_to_text",
-        "text_to_speech",
-        "retriever_resource",
-        "annotation_reply",
-        "more_like_this",
-        "sensitive_word_avoidance",
-    )
+    tts: dict[str, Any] = {"enabled": False}
+    if spec.tts:
+        tts = {"enabled": True, "autoPlay": "enabled", "voice": "", "language": ""}
+    workflow_style = spec.mode in ("workflow", "advanced-chat")
     return {
-        "opening_statement": "",
-        "suggested_questions": [],
-        **{feature: {"enabled": False} for feature in features},
-        "file_upload": {"image": {"enabled": False}},
-        "user_input_form": [
-            {"text-input": {"label": name, "variable": name, "required": required, "default": ""}}
-            for name, required in variables
-        ],
+        "opening_statement": spec.opening_statement,
+        "suggested_questions": list(spec.suggested_questions),
+        "suggested_questions_after_answer": {"enabled": False},
+        "speech_to_text": {"enabled": False},
+        "text_to_speech": tts,
+        "retriever_resource": {"enabled": False},
+        "annotation_reply": {"enabled": False},
+        "more_like_this": {"enabled": False},
+        "user_input_form": [form_item(v, workflow_style=workflow_style) for v in spec.variables],
+        "sensitive_word_avoidance": {"enabled": False, "type": "", "configs": []},
+        "file_upload": {
+            "image": {
+                "enabled": False,
+                "number_limits": 3,
+                "detail": "high",
+                "transfer_methods": ["remote_url", "local_file"],
+            }
+        },
+        "system_parameters": dict(SYSTEM_PARAMETERS),
     }
+
+
+def form_item(variable: VariableSpec, *, workflow_style: bool) -> dict[str, Any]:
+    """One `user_input_form` entry. A workflow's start node variables also carry `type`
+    and `options` (Workflow.user_input_form(to_old_structure=True))."""
+    kind = variable.dify_type
+    item: dict[str, Any] = {"label": variable.label or variable.name, "variable": variable.name}
+    if workflow_style:
+        item["type"] = kind
+    item["required"] = variable.required
+    if kind in ("text-input", "paragraph", "file-list"):
+        item["max_length"] = variable.max_length
+    if kind not in FILE_VARIABLE_TYPES:
+        default: Any = variable.default
+        if default is None and kind in ("text-input", "paragraph", "select"):
+            default = ""
+        item["default"] = default
+    if kind == "select" or workflow_style:
+        item["options"] = list(variable.options)
+    if kind in FILE_VARIABLE_TYPES:
+        item["allowed_file_types"] = list(variable.allowed_file_types)
+        item["allowed_file_extensions"] = list(variable.allowed_file_extensions)
+        item["allowed_file_upload_methods"] = list(variable.allowed_file_upload_methods)
+    return {kind: item}

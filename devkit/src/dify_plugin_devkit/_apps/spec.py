@@ -21,7 +21,22 @@ from dify_plugin_devkit._errors import ConfigError
 
 AppMode = Literal["chat", "agent-chat", "advanced-chat", "workflow", "completion"]
 ScriptName = Literal["echo", "answer", "workflow", "completion"]
-FailAs = Literal["event", "invocation"]
+#: How a fault shows: Dify's in-stream `error` event; the call breaking mid-stream
+#: (`read app failed`); the running node failing so that the run ends `failed`; the run
+#: being stopped by its user (`stopped`).
+FailAs = Literal["event", "invocation", "workflow", "stop"]
+#: Which exception an `event` fault stands for; it decides the error event's code and
+#: status, and what a blocking call of the app answers (Dify's error handlers).
+FailKind = Literal["model_error", "value_error", "internal_error"]
+#: Dify's input form item types (`string` is the devkit's old name of `text-input`).
+VariableType = Literal["text-input", "string", "paragraph", "select", "number", "checkbox", "file", "file-list"]
+#: Dify's FileType values.
+FileType = Literal["image", "document", "audio", "video", "custom"]
+#: Dify's FileTransferMethod values a form may allow.
+UploadMethod = Literal["local_file", "remote_url", "tool_file"]
+#: How a node of a scripted graph ends (`exception`: it failed, its error strategy let
+#: the run go on, which then ends `partial-succeeded`).
+NodeStatus = Literal["succeeded", "exception"]
 
 #: Modes Dify runs through its chat generators: they need a non-empty `query`.
 CHAT_MODES: frozenset[str] = frozenset({"chat", "agent-chat", "advanced-chat"})
@@ -29,6 +44,7 @@ CHAT_MODES: frozenset[str] = frozenset({"chat", "agent-chat", "advanced-chat"})
 WORKFLOW_MODES: frozenset[str] = frozenset({"workflow", "advanced-chat"})
 
 DEFAULT_FAIL_MESSAGE = "Simulated failure from the devkit demo app"
+DEFAULT_NODE_ERROR = "Simulated node error from the devkit demo app"
 
 #: `{{name}}` placeholders, with Dify's variable-name syntax.
 PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
@@ -40,20 +56,103 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FILE_VARIABLE_TYPES: frozenset[str] = frozenset({"file", "file-list"})
+#: Node types that run their body in rounds and send `<type>_started/next/completed`.
+ROUND_NODE_TYPES: frozenset[str] = frozenset({"iteration", "loop"})
+#: Rounds of an iteration or loop node that does not say.
+DEFAULT_ROUNDS = 2
+
+
 class VariableSpec(_Strict):
-    """An input variable of the app's input form (Dify's `text-input`)."""
+    """An input variable of the app's input form, with the knobs of Dify's VariableEntity
+    (api/core/app/app_config/entities.py) that the form and the input checks use."""
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    label: str | None = None
     required: bool = True
-    type: Literal["string"] = "string"
+    type: VariableType = "text-input"
+    default: bool | int | float | str | None = None
+    max_length: int | None = Field(default=None, ge=1)
+    options: list[str] = Field(default_factory=list)
+    allowed_file_types: list[FileType] = Field(default_factory=list)
+    allowed_file_extensions: list[str] = Field(default_factory=list)
+    allowed_file_upload_methods: list[UploadMethod] = Field(default_factory=list)
+
+    @property
+    def dify_type(self) -> str:
+        """The type as Dify names it in its form (`string` is `text-input`)."""
+        return "text-input" if self.type == "string" else self.type
+
+    @model_validator(mode="after")
+    def _check_knobs(self) -> VariableSpec:
+        """Each knob only on the types Dify uses it for, so a misplaced one is not silently ignored."""
+        kind, given = self.dify_type, self.model_fields_set
+        if "options" in given and kind != "select":
+            raise ValueError(f"options: only a select variable has options, not a {kind}")
+        if kind == "select" and not self.options:
+            raise ValueError("options: a select variable needs at least one option")
+        if "max_length" in given and kind not in ("text-input", "paragraph", "file-list"):
+            raise ValueError(f"max_length: only text-input, paragraph and file-list variables have one, not {kind}")
+        file_knobs = sorted({"allowed_file_types", "allowed_file_extensions", "allowed_file_upload_methods"} & given)
+        if file_knobs and kind not in FILE_VARIABLE_TYPES:
+            raise ValueError(f"{file_knobs[0]}: only file and file-list variables have it, not {kind}")
+        if self.default is not None:
+            self._check_default(kind)
+        return self
+
+    def _check_default(self, kind: str) -> None:
+        default = self.default
+        if kind in FILE_VARIABLE_TYPES:
+            raise ValueError("default: a file variable has no default")
+        if kind == "number" and (isinstance(default, bool) or not isinstance(default, int | float)):
+            raise ValueError("default: a number variable's default is a number")
+        if kind == "checkbox" and not isinstance(default, bool):
+            raise ValueError("default: a checkbox variable's default is true or false")
+        if kind in ("text-input", "paragraph", "select") and not isinstance(default, str):
+            raise ValueError(f"default: a {kind} variable's default is a string")
+        if kind == "select" and default not in self.options:
+            raise ValueError("default: must be one of the options")
 
 
 class NodeSpec(_Strict):
-    """One node of a workflow graph, run in list order."""
+    """One node of a workflow graph, run in list order.
+
+    `status: exception` makes the node fail with `error` while the run goes on (Dify's
+    error strategies), `retries` sends that many `node_retry` events first, `rounds`
+    is how often an `iteration` or `loop` node runs its body. A node of type `agent`
+    sends `agent_log` events.
+    """
 
     id: str = Field(min_length=1)
     type: str = Field(min_length=1)
     title: str = Field(min_length=1)
+    status: NodeStatus = "succeeded"
+    error: str | None = None
+    retries: int = Field(default=0, ge=0, le=10)
+    rounds: int | None = Field(default=None, ge=1, le=100)
+
+    @property
+    def effective_rounds(self) -> int:
+        return self.rounds if self.rounds is not None else DEFAULT_ROUNDS
+
+    @property
+    def error_text(self) -> str:
+        return self.error if self.error is not None else DEFAULT_NODE_ERROR
+
+    @model_validator(mode="after")
+    def _check_knobs(self) -> NodeSpec:
+        if self.rounds is not None and self.type not in ROUND_NODE_TYPES:
+            raise ValueError(f"rounds: only iteration and loop nodes run in rounds, not {self.type}")
+        if self.error is not None and self.status == "succeeded" and not self.retries:
+            raise ValueError("error: only used with status: exception or retries")
+        return self
+
+
+class MessageFileSpec(_Strict):
+    """A file the app sends with its answer (a `message_file` event)."""
+
+    type: FileType = "image"
+    url: str = Field(min_length=1)
 
 
 def default_nodes(mode: str) -> list[NodeSpec]:
@@ -83,8 +182,14 @@ class AppSpec(_Strict):
     nodes: list[NodeSpec] | None = None
     fail_after: int | None = Field(default=None, ge=0)
     fail_as: FailAs = "event"
+    fail_kind: FailKind = "model_error"
     fail_message: str = DEFAULT_FAIL_MESSAGE
     silent_after: int | None = Field(default=None, ge=0)
+    message_files: list[MessageFileSpec] = Field(default_factory=list)
+    replace_with: str | None = None
+    tts: bool = False
+    opening_statement: str = ""
+    suggested_questions: list[str] = Field(default_factory=list)
 
     @property
     def is_chat(self) -> bool:
@@ -103,11 +208,33 @@ class AppSpec(_Strict):
         self._check_placeholders()
         self._check_variables()
         self._check_nodes()
+        self._check_faults()
+        if self.mode == "workflow":
+            for knob in ("message_files", "replace_with"):
+                if knob in self.model_fields_set:
+                    raise ValueError(f"{knob}: a workflow app sends no messages")
+        return self
+
+    def _check_faults(self) -> None:
+        given = self.model_fields_set
         if self.fail_after is None:
-            unused = sorted({"fail_as", "fail_message"} & self.model_fields_set)
+            unused = sorted({"fail_as", "fail_kind", "fail_message"} & given)
             if unused:
                 raise ValueError(f"{unused[0]}: only has an effect together with fail_after")
-        return self
+            return
+        if "fail_kind" in given and self.fail_as != "event":
+            raise ValueError(f"fail_kind: only used with fail_as: event, not '{self.fail_as}'")
+        if self.fail_as == "event" and self.fail_kind == "internal_error" and "fail_message" in given:
+            raise ValueError(
+                "fail_message: Dify shows an unexpected error as 'Internal Server Error, please contact "
+                "support.' whatever its text; leave fail_message out"
+            )
+        if self.fail_as == "stop" and "fail_message" in given:
+            raise ValueError("fail_message: a stopped run's error is Dify's 'Stopped by user.'; leave it out")
+        if self.fail_as == "workflow" and self.mode not in WORKFLOW_MODES:
+            raise ValueError(f"fail_as: 'workflow' needs a workflow or advanced-chat app, not '{self.mode}'")
+        if self.fail_as in ("workflow", "stop") and self.mode in WORKFLOW_MODES and self.fail_after < 1:
+            raise ValueError(f"fail_after: at least 1 with fail_as: {self.fail_as} (a run ends after workflow_started)")
 
     def _check_script(self) -> None:
         if self.script in ("echo", "answer") and not self.is_chat:
@@ -148,8 +275,8 @@ class AppSpec(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"nodes: duplicate id '{duplicates[0]}'")
-        if not any(n.type == "llm" for n in self.nodes):
-            raise ValueError("nodes: need a node of type 'llm' (the answer streams while it runs)")
+        if not any(n.type == "llm" and n.status == "succeeded" for n in self.nodes):
+            raise ValueError("nodes: need a node of type 'llm' that succeeds (the answer streams while it runs)")
 
 
 class _FixtureFile(_Strict):

@@ -182,6 +182,16 @@ def _meta_and_resource(problems: Problems, m: dict[str, Any]) -> None:
         problems.add_once(
             MANIFEST, "resource.memory", f"{memory} is not a positive size", MANIFEST_HINTS["resource.memory"]
         )
+    storage = dig(m, "resource.permission.storage")
+    if isinstance(storage, Mapping) and storage.get("size") is None:
+        # plugin_declaration.go: Size `validate:"min=1024,max=1073741824"`, 0 when absent
+        # (the SDK defaults it to 1 MiB, the daemon does not)
+        problems.add_once(
+            MANIFEST,
+            "resource.permission.storage.size",
+            "missing; Dify's daemon refuses a storage permission without a size (1024 to 1073741824 bytes)",
+            "set the storage quota in bytes, e.g. `size: 1048576` (1 MiB)",
+        )
     arch = dig(m, "meta.arch")
     if isinstance(arch, list) and not arch:
         problems.add_once(MANIFEST, "meta.arch", "empty", MANIFEST_HINTS["meta.arch"])

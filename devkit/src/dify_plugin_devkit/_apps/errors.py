@@ -1,0 +1,60 @@
+"""`AppCallError`: an app call failing the way Dify's API reports it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dify_plugin_devkit._errors import DevkitError
+
+#: What Dify's API answers for an exception it has no handler for (libs/external_api.py:
+#: flask-restx's generic handler; the exception's own text is only logged).
+SERVER_ERROR_BODY: dict[str, Any] = {"message": "Internal Server Error", "code": "unknown", "status": 500}
+
+
+class AppCallError(DevkitError):
+    """An app call failed the way Dify's API reports it.
+
+    `status` is the HTTP status Dify's API answers with before streaming (400 for the
+    ValueErrors of request checks, 500 for anything else), or None when the call broke
+    after it began (the stream failing mid-way). `body()` is Dify's error JSON.
+    """
+
+    message: str
+    status: int | None
+    code: str
+
+    def __init__(
+        self, message: str, status: int | None = 400, code: str = "invalid_param", body: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self._body = body if body is not None else {"code": code, "message": message, "status": status}
+
+    @classmethod
+    def invalid_param(cls, message: str) -> AppCallError:
+        """What a ValueError inside Dify's app invocation turns into (ExternalApi's handler)."""
+        return cls(message, status=400, code="invalid_param")
+
+    @classmethod
+    def server_error(cls, detail: str) -> AppCallError:
+        """Any other exception: 500 with Dify's fixed body; `detail` (the exception's own
+        text, which Dify only logs) is kept for the devkit's repr."""
+        error = cls(str(SERVER_ERROR_BODY["message"]), status=500, code="unknown", body=dict(SERVER_ERROR_BODY))
+        error.detail = detail
+        return error
+
+    @classmethod
+    def transport(cls, message: str) -> AppCallError:
+        """The stream broke after it began (Dify's generator raised, or the connection dropped)."""
+        return cls(message, status=None, code="stream_failed", body={})
+
+    detail: str = ""
+
+    def body(self) -> dict[str, Any]:
+        """Dify's API error JSON (key order as Dify writes it)."""
+        return dict(self._body)
+
+    def __repr__(self) -> str:
+        return f"AppCallError({self.message!r}, status={self.status!r}, code={self.code!r})"
