@@ -9,7 +9,7 @@ DEVKIT_CONFIG ?= dev/devkit.yaml
 # the code that is linted and type-checked: what ships, and the devkit
 LINTED := main.py endpoints provider tests devkit
 
-.PHONY: setup dev dev-serverless test lint check package clean
+.PHONY: setup dev dev-serverless test lint check package mutate clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
 $(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh
@@ -30,6 +30,15 @@ dev-serverless: dev
 test: $(SYNCED)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+## make mutate: mutation testing of what ships (provider/, endpoints/, main.py) with the
+## fast tests (tests/unit); config in pyproject.toml [tool.mutmut], results in TESTING.md.
+## Not part of `make test`. MUTATE_CHILDREN=2 on a 2-core machine.
+MUTATE_CHILDREN ?= 2
+mutate: $(SYNCED)
+	@rm -rf mutants
+	@$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
+	@$(VENV)/bin/mutmut results
+
 ## make lint: formatting, lint rules and types
 lint: $(SYNCED)
 	@$(VENV)/bin/ruff format --check $(LINTED)
@@ -45,4 +54,4 @@ package: $(SYNCED)
 	@$(DEVKIT) package . -o dist
 
 clean:
-	rm -rf $(VENV) .cache dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache dist .pytest_cache .mypy_cache .ruff_cache mutants

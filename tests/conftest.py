@@ -10,6 +10,7 @@ keeps them working unchanged.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,17 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis: `make test` (and CI) runs the fuzz derandomised, so that a failure comes
+# back with the same examples on the next run; HYPOTHESIS_PROFILE=random draws new ones
+# (and keeps them in .hypothesis/ as usual).
+DEFAULT_PROFILE = "derandomized"
+settings.register_profile(DEFAULT_PROFILE, derandomize=True, database=None, print_blob=True)
+settings.register_profile("random", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", DEFAULT_PROFILE))
 FIXTURES = ROOT / "tests" / "fixtures"
 #: The demo configuration `make dev` runs.
 DEV_CONFIG = ROOT / "dev" / "devkit.yaml"

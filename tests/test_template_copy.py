@@ -126,6 +126,7 @@ def apply_template_steps(plugin: Path) -> None:
         path.unlink()
     (plugin / "provider" / "duck_page.py").unlink()
     (plugin / "tests" / "unit" / "test_duck_page.py").unlink()
+    shutil.rmtree(plugin / "tests" / "unit" / "endpoints")  # in-process tests of the gallery's routes
     shutil.rmtree(plugin / "tests" / "endpoints")
     (plugin / "tests" / "test_template_copy.py").unlink()  # this test: the template's own
     for path in (plugin / "tests" / "fixtures").glob("gallery*.yaml"):

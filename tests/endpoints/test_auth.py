@@ -65,8 +65,32 @@ def test_duck_takes_the_key_from_the_url_and_carries_it_in_the_follow_up_form(
     assert page.status_code == 200
     assert 'id="answer">Turn 1: hi</div>' in page.text
     assert f'<input type="hidden" name="key" value="{KEY}">' in page.text
-    wrong = client.get(gallery.url("locked", "/duck"), params={"query": "hi", "key": "nope"})
-    assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_duck_never_writes_a_wrong_key_back_into_its_page(
+    gallery: RunningDevkit, client: httpx.Client, method: str
+) -> None:
+    wrong = "wr0ng-k3y-never-echoed"
+    fields = {"query": "hi", "key": wrong}
+    send = {"params": fields} if method == "GET" else {"data": fields}
+    page = client.request(method, gallery.url("locked", "/duck"), **send)
+    assert page.status_code == 401
+    assert "The API key is wrong" in page.text
+    assert wrong not in page.text
+    assert 'name="key"' not in page.text
+
+
+@pytest.mark.parametrize("route", ["/workflow", "/completion"])
+def test_runners_refuse_a_key_in_the_url_of_a_post(gallery: RunningDevkit, client: httpx.Client, route: str) -> None:
+    """A key in a URL ends up in logs and histories: only Duck, opened in browsers, takes one."""
+    before = app_calls(gallery)
+    response = client.post(
+        gallery.url("locked", route), params={"key": KEY}, json={"inputs": {"topic": "t", "name": "n"}}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "missing_api_key"
+    assert app_calls(gallery) == before
 
 
 def test_duck_takes_the_key_from_the_form(gallery: RunningDevkit, client: httpx.Client) -> None:

@@ -166,3 +166,40 @@ def test_bad_post_is_400_html_saying_what_to_fix(
     assert message in page.text
     assert '<form method="post"' in page.text  # so the visitor can try again
     assert app_calls(gallery) == before
+
+
+def test_silence_is_filled_with_invisible_keep_alives(gallery: RunningDevkit) -> None:
+    """gallery-silent-chat says "hello" then nothing; keepalive_seconds is 1 on `silent`."""
+    seen = ""
+    with (
+        httpx.Client(timeout=15) as client,
+        client.stream("GET", gallery.url("silent", "/duck"), params={"query": "hi"}) as page,
+    ):
+        for text in page.iter_text():
+            seen += text
+            if "<!-- -->" in seen:
+                break
+    assert 'id="answer">hello<!-- -->' in seen
+
+
+@pytest.mark.parametrize(
+    ("hook", "params", "status"),
+    [
+        ("open", {"query": "hi"}, 200),
+        ("open", {}, 200),
+        ("open", {"query": " "}, 400),
+        ("locked", {"query": "hi"}, 401),
+    ],
+)
+def test_every_page_forbids_framing_referrers_and_inline_styles(
+    gallery: RunningDevkit, client: httpx.Client, hook: str, params: dict[str, str], status: int
+) -> None:
+    page = duck(gallery, client, hook, **params)
+    assert page.status_code == status
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    directives = dict(d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";"))
+    assert re.fullmatch(r"'nonce-[A-Za-z0-9_-]{16,}'", directives["style-src"])
+    assert directives["default-src"] == "'none'"
+    if status != 200:
+        assert page.headers["cache-control"] == "no-store"

@@ -97,7 +97,7 @@ def test_an_empty_post_as_the_daemon_copies_it_runs_with_no_inputs(
     limited: RunningDevkit, client: httpx.Client, route: str
 ) -> None:
     events = sse(client, limited.url("plain", route))
-    assert events[-1].event in ("workflow_finished", "message_end")
+    assert events[-1].event == {"/workflow": "workflow_finished", "/completion": "message_end"}[route]
     assert "error" not in [e.event for e in events]
 
 

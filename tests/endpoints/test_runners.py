@@ -89,7 +89,7 @@ def test_first_event_arrives_while_the_app_is_still_running(gallery: RunningDevk
         connect_sse(client, "POST", gallery.url("silent", route), json={}) as source,
     ):
         first = next(source.iter_sse())
-    assert first.event in ("workflow_started", "message")
+    assert first.event == {"/workflow": "workflow_started", "/completion": "message"}[route]
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -260,3 +260,29 @@ def test_empty_body_runs_with_defaults(gallery: RunningDevkit, client: httpx.Cli
     with connect_sse(client, "POST", gallery.url("slow", "/workflow")) as source:
         events = list(source.iter_sse())
     assert events[-1].event == "workflow_finished"
+
+
+@pytest.mark.parametrize(("route", "other"), [("/workflow", "demo-completion"), ("/completion", "demo-workflow")])
+@pytest.mark.parametrize("mode", ["streaming", "blocking"])
+def test_url_cannot_choose_another_app(
+    gallery: RunningDevkit, client: httpx.Client, route: str, other: str, mode: str
+) -> None:
+    """The app always comes from the endpoint's setting, whatever the query string says."""
+    before = app_calls(gallery).get(other, 0)
+    url = gallery.url("open", route)
+    params = {"app_id": other, "app": other}
+    if mode == "blocking":
+        response = client.post(url, params=params, json={**RUNS[route], "response_mode": "blocking"})
+        assert response.status_code == 200
+        result = response.json()
+        answer = result["data"]["outputs"]["text"] if route == "/workflow" else result["answer"]
+    else:
+        with connect_sse(client, "POST", url, params=params, json=RUNS[route]) as source:
+            events = list(source.iter_sse())
+        assert events[-1].event == {"/workflow": "workflow_finished", "/completion": "message_end"}[route]
+        if route == "/workflow":
+            answer = events[-1].json()["data"]["outputs"]["text"]
+        else:
+            answer = "".join(e.json()["answer"] for e in events[:-1])
+    assert answer == (WORKFLOW_ANSWER if route == "/workflow" else COMPLETION_ANSWER)
+    assert app_calls(gallery).get(other, 0) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,3 +53,48 @@ def test_the_page_allows_no_script() -> None:
     assert "default-src 'none'" in csp
     assert "script-src" not in csp
     assert f"'nonce-{NONCE}'" in csp
+
+
+def test_an_app_failure_message_is_escaped_in_the_error_block() -> None:
+    html = page([], AppFailed(HOSTILE))
+    assert "<img" not in html
+    assert '<div class="error" role="alert">&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;</div>' in html
+
+
+def test_an_app_error_event_is_escaped_in_the_error_block() -> None:
+    html = page([{"event": "error", "message": HOSTILE}])
+    assert "<img" not in html
+    assert "The app reported an error: &lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_a_replaced_answer_is_escaped() -> None:
+    html = page([{"event": "message", "answer": "draft"}, {"event": "message_replace", "answer": HOSTILE}])
+    assert "<img" not in html
+    assert '<div class="answer">&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;</div>' in html
+
+
+def test_the_conversation_id_is_escaped_in_the_follow_up_form() -> None:
+    html = page([{"event": "message", "answer": "hi", "conversation_id": '"><img src=x>'}])
+    assert "<img" not in html
+    assert 'name="conversation_id" value="&quot;&gt;&lt;img src=x&gt;"' in html
+
+
+def test_silence_is_filled_with_invisible_keep_alives() -> None:
+    def slow() -> Iterator[dict[str, Any]]:
+        yield {"event": "message", "answer": "a"}
+        time.sleep(0.5)
+        yield {"event": "message", "answer": "b"}
+
+    pieces = list(duck_page.answer_page(NONCE, "q?", slow(), 0.1, None))
+    between = pieces[pieces.index("a") + 1 : pieces.index("b")]
+    assert between
+    assert set(between) == {"<!-- -->"}
+
+
+def test_the_page_headers_forbid_framing_referrers_and_inline_styles() -> None:
+    headers = duck_page.page_headers(NONCE)
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    directives = dict(d.strip().split(" ", 1) for d in headers["Content-Security-Policy"].split(";"))
+    assert directives["style-src"] == f"'nonce-{NONCE}'"
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]

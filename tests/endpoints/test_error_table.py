@@ -1,0 +1,234 @@
+"""Every row of README.md's error table, answered with its status and message.
+
+Each code is reached end to end through the devkit (the `gallery` fixture, both
+install methods) where the devkit can produce it. Two cannot be:
+
+- `app_timeout`: the daemon's "invocation exited without response" comes only when the
+  SDK's own 250 s read timeout fires, longer than a test may wait;
+- `app_permission_denied`: the daemon refuses app calls of a plugin whose manifest lacks
+  the app permission, but `dify-devkit run` refuses such a plugin before it starts (its
+  check reports `resource.permission.app.enabled`), as Dify's install does.
+
+Their mapping is proven in-process instead, from the daemon's exact text to the
+HTTP response the endpoints send (`http.json_error`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from dify_plugin_devkit.testing import RunningDevkit
+from provider import http
+from provider.apps import AppCall
+from provider.errors import AppFailed
+from tests.conftest import ROOT
+from tests.unit.fakes import FakeAppInterface, fake_session
+
+#: What the daemon writes when an app call fails; none of it may reach a client.
+DAEMON_WORDS = ("invoke app failed", "request failed with status code", "respond with", "read app failed")
+KEY = "s3cret-key"
+CONVERSATION = "6b1e5a43-8a3f-4a61-9d0e-1c2b3a4d5e6f"  # a UUID no app knows
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request that must be refused with `status` and `message`.
+
+    `shape`: "json" (a JSON error body), "html" (Duck's error page), "sse" (a stream whose
+    last frame is the error: the status is in the frame), "page" (Duck's answer page,
+    already sent as 200: only the message is visible, in its error block).
+    """
+
+    status: int
+    message: str
+    hook: str = "open"
+    method: str = "POST"
+    route: str = "/workflow"
+    send: dict[str, Any] = field(default_factory=dict)
+    shape: str = "json"
+
+
+CASES: dict[str, Case] = {
+    "invalid_json": Case(
+        400,
+        "The request body is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2).",
+        send={"content": b"{nope", "headers": {"Content-Type": "application/json"}},
+    ),
+    "invalid_body": Case(
+        400, 'The request body must be a JSON object like {"inputs": {...}}, not a JSON array.', send={"json": [1]}
+    ),
+    "invalid_field": Case(
+        400,
+        "`inputs` must be a JSON object mapping variable names to values, not a JSON array.",
+        send={"json": {"inputs": [1]}},
+    ),
+    "unknown_field": Case(
+        400, "Unknown field `input`; allowed fields are inputs, response_mode, user.", send={"json": {"input": {}}}
+    ),
+    "invalid_response_mode": Case(
+        400,
+        '`response_mode` must be "streaming" or "blocking", not "fast".',
+        send={"json": {"inputs": {}, "response_mode": "fast"}},
+    ),
+    "missing_query": Case(
+        400, "Type a question: `query` is empty.", route="/duck", send={"data": {"query": "  "}}, shape="html"
+    ),
+    "field_too_large": Case(
+        400, "`user` is too long (257 characters; at most 256).", send={"json": {"inputs": {}, "user": "u" * 257}}
+    ),
+    "invalid_inputs": Case(
+        400,
+        "The app rejected the request: topic is required in input form",
+        send={"json": {"inputs": {}, "response_mode": "blocking"}},
+    ),
+    "missing_api_key": Case(
+        401,
+        "This endpoint needs an API key: send `Authorization: Bearer <key>`.",
+        hook="locked",
+        send={"json": {"inputs": {"topic": "t"}}},
+    ),
+    "invalid_api_key": Case(
+        401,
+        "The API key is wrong: send `Authorization: Bearer <key>` with the key set in the endpoint's settings.",
+        hook="locked",
+        send={"json": {"inputs": {"topic": "t"}}, "headers": {"Authorization": "Bearer wrong"}},
+    ),
+    "conversation_not_found": Case(
+        404,
+        "This conversation does not exist (or belongs to another app): leave conversation_id empty to start a new one.",
+        route="/duck",
+        send={"data": {"query": "hi", "conversation_id": CONVERSATION}},
+        shape="page",
+    ),
+    "app_stream_failed": Case(
+        502, "The app failed while answering.", hook="failing", send={"json": {"inputs": {}}}, shape="sse"
+    ),
+    # Dify's generic 500 ("Internal Server Error"): a failure the provider does not recognise
+    "app_failed": Case(
+        502,
+        "The app could not be run.",
+        hook="unrecognised-failure",
+        route="/completion",
+        send={"json": {"inputs": {}, "response_mode": "blocking"}},
+    ),
+    "app_not_configured": Case(
+        503,
+        "This endpoint has no app to call: the workspace owner must choose one in the endpoint's "
+        "`workflow_app` setting in Dify.",
+        hook="empty",
+        send={"json": {}},
+    ),
+    "app_not_found": Case(
+        503,
+        "The app set in `workflow_app` was not found in this workspace; choose another app in the endpoint's settings.",
+        hook="missing",
+        send={"json": {"response_mode": "blocking"}},
+    ),
+    "app_wrong_type": Case(
+        503,
+        "The app set in `workflow_app` is a chat app and needs a question; choose a workflow app in the "
+        "endpoint's settings.",
+        hook="mismatched",
+        send={"json": {"response_mode": "blocking"}},
+    ),
+}
+
+#: Codes the devkit cannot produce (see the module doc): the daemon's exact text → (status, message).
+IN_PROCESS: dict[str, tuple[str, int, str]] = {
+    "app_timeout": ("invocation exited without response", 504, "The app did not answer in time."),
+    "app_permission_denied": (
+        "permission denied, you need to enable app access in plugin manifest",
+        503,
+        "The plugin is not allowed to call apps (its manifest lacks the app permission).",
+    ),
+}
+
+
+def readme_error_table() -> dict[str, int]:
+    """code → status of every row of README.md's error table (a "502 / 504" row gives 502)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("### Errors", 1)[1].split("###", 1)[0]
+    codes: dict[str, int] = {}
+    for row in table.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.match(r"\d{3}", cells[0]):
+            for code in re.findall(r"`([a-z_]+)`", cells[1]):
+                codes[code] = int(cells[0][:3])
+    return codes
+
+
+def test_every_row_of_the_readme_error_table_is_tested() -> None:
+    table = readme_error_table()
+    assert len(table) >= 18  # the parser found the table
+    assert set(table) == set(CASES) | set(IN_PROCESS)
+    statuses = {code: case.status for code, case in CASES.items()} | {c: s for c, (_, s, _) in IN_PROCESS.items()}
+    for code, status in table.items():
+        # "502 / 504" is one row: the codes in it are 502 or 504
+        assert statuses[code] == status or (status == 502 and statuses[code] == 504), code
+
+
+def assert_no_daemon_words(text: str) -> None:
+    assert not any(word in text.lower() for word in DAEMON_WORDS), text[:500]
+
+
+@pytest.mark.parametrize("code", list(CASES))
+def test_each_error_code_end_to_end(gallery: RunningDevkit, client: httpx.Client, code: str) -> None:
+    case = CASES[code]
+    before = gallery.app_calls()
+    url = gallery.url(case.hook, case.route)
+    if case.shape == "sse":
+        with connect_sse(client, case.method, url, **case.send) as source:
+            frames = list(source.iter_sse())
+        assert frames[-1].event == "error"
+        assert frames[-1].json() == {"event": "error", "status": case.status, "code": code, "message": case.message}
+        assert_no_daemon_words("".join(f.data for f in frames))
+        return
+    response = client.request(case.method, url, **case.send)
+    assert_no_daemon_words(response.text)
+    if case.shape == "page":
+        # the page (status 200) was on its way before the app refused: the status is the unit tests'
+        assert response.status_code == 200
+        assert f'<div class="error" role="alert">{escape(case.message)}</div>' in response.text
+        return
+    assert response.status_code == case.status, response.text[:300]
+    assert response.headers["cache-control"] == "no-store"
+    if case.shape == "html":
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert f'<div class="error" role="alert">{escape(case.message)}</div>' in response.text
+    else:
+        assert response.json() == {"error": {"code": code, "message": case.message}}
+    if case.status < 500 and code != "invalid_inputs":  # refused before any app call
+        assert gallery.app_calls() == before
+
+
+@pytest.mark.parametrize("code", list(IN_PROCESS))
+def test_codes_the_devkit_cannot_produce_map_from_the_daemons_text(code: str) -> None:
+    text, status, message = IN_PROCESS[code]
+    call = AppCall(
+        fake_session(workflow=FakeAppInterface(error=text)), kind="workflow", setting="workflow_app", app_id="a"
+    )
+    with pytest.raises(AppFailed) as raised:
+        call.blocking()
+    response = http.json_error(raised.value)
+    assert response.status_code == status
+    assert json.loads(response.get_data()) == {"error": {"code": code, "message": message}}
+    assert_no_daemon_words(response.get_data(as_text=True))
+
+
+def test_an_unrecognised_app_failure_streams_difys_own_error_event(
+    gallery: RunningDevkit, client: httpx.Client
+) -> None:
+    """Streaming, the same app's model error is Dify's `error` event, passed through as a frame."""
+    url = gallery.url("unrecognised-failure", "/completion")
+    with connect_sse(client, "POST", url, json={"inputs": {}}) as source:
+        frames = list(source.iter_sse())
+    assert [f.event for f in frames] == ["message", "message", "error"]
+    assert_no_daemon_words("".join(f.data for f in frames))
