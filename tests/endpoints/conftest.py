@@ -12,8 +12,3 @@ from tests.conftest import FIXTURES
 @pytest.fixture(scope="session", params=MODES)
 def gallery(request: pytest.FixtureRequest, dify_devkit: DevkitFactory) -> RunningDevkit:
     return dify_devkit(config=FIXTURES / "gallery.yaml", mode=request.param)
-
-
-def app_calls(gallery: RunningDevkit) -> dict[str, int]:
-    """How many app calls the devkit answered so far, per app id."""
-    return gallery.app_calls()

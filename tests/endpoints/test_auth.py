@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from dify_plugin_devkit.testing import RunningDevkit
-from tests.endpoints.conftest import app_calls
 
 KEY = "s3cret-key"
 ROUTES = [
@@ -36,7 +35,7 @@ def test_missing_or_wrong_key_is_401_and_invokes_nothing(
     authorization: str | None,
     code: str,
 ) -> None:
-    before = app_calls(gallery)
+    before = gallery.app_calls()
     headers = {"Authorization": authorization} if authorization else {}
     response = client.request(method, gallery.url("locked", route), headers=headers, **send)
     assert response.status_code == 401
@@ -47,7 +46,7 @@ def test_missing_or_wrong_key_is_401_and_invokes_nothing(
         assert "API key" in response.text
     else:
         assert response.json()["error"]["code"] == code
-    assert app_calls(gallery) == before
+    assert gallery.app_calls() == before
 
 
 @pytest.mark.parametrize(("method", "route", "send"), ROUTES)
@@ -84,13 +83,13 @@ def test_duck_never_writes_a_wrong_key_back_into_its_page(
 @pytest.mark.parametrize("route", ["/workflow", "/completion"])
 def test_runners_refuse_a_key_in_the_url_of_a_post(gallery: RunningDevkit, client: httpx.Client, route: str) -> None:
     """A key in a URL ends up in logs and histories: only Duck, opened in browsers, takes one."""
-    before = app_calls(gallery)
+    before = gallery.app_calls()
     response = client.post(
         gallery.url("locked", route), params={"key": KEY}, json={"inputs": {"topic": "t", "name": "n"}}
     )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "missing_api_key"
-    assert app_calls(gallery) == before
+    assert gallery.app_calls() == before
 
 
 def test_duck_takes_the_key_from_the_form(gallery: RunningDevkit, client: httpx.Client) -> None:

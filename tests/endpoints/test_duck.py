@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from dify_plugin_devkit.testing import RunningDevkit
-from tests.endpoints.conftest import app_calls
 
 CONVERSATION = re.compile(r'name="conversation_id" value="([0-9a-f-]{36})"')
 
@@ -54,8 +53,9 @@ def test_page_head_arrives_before_the_apps_first_event(gallery: RunningDevkit) -
     assert 'class="answer"' in first
 
 
-def test_each_delta_is_visible_before_the_app_finishes(gallery: RunningDevkit) -> None:
-    """gallery-silent-chat sends "hello" and then never ends."""
+def silent_page_until(gallery: RunningDevkit, marker: str) -> str:
+    """The `silent` instance's Duck page as far as `marker` (gallery-silent-chat says
+    "hello" and then never ends, so the page stays open: read only what is needed)."""
     seen = ""
     with (
         httpx.Client(timeout=15) as client,
@@ -63,8 +63,14 @@ def test_each_delta_is_visible_before_the_app_finishes(gallery: RunningDevkit) -
     ):
         for text in page.iter_text():
             seen += text
-            if 'id="answer">hello' in seen:
+            if marker in seen:
                 break
+    return seen
+
+
+def test_each_delta_is_visible_before_the_app_finishes(gallery: RunningDevkit) -> None:
+    """gallery-silent-chat sends "hello" and then never ends."""
+    seen = silent_page_until(gallery, 'id="answer">hello')
     assert 'id="answer">hello' in seen
     assert "there" not in seen
 
@@ -104,10 +110,10 @@ def test_agent_and_chatflow_answers_are_shown(gallery: RunningDevkit, client: ht
 
 
 def test_url_cannot_choose_another_app(gallery: RunningDevkit, client: httpx.Client) -> None:
-    before = app_calls(gallery).get("demo-chat-answer", 0)
+    before = gallery.app_calls().get("demo-chat-answer", 0)
     page = duck(gallery, client, query="hi", app_id="demo-chat-answer", app="demo-chat-answer")
     assert 'id="answer">Turn 1: hi</div>' in page.text  # still the configured echo app
-    assert app_calls(gallery).get("demo-chat-answer", 0) == before
+    assert gallery.app_calls().get("demo-chat-answer", 0) == before
 
 
 def test_app_failing_mid_stream_ends_in_an_error_block_and_a_closed_page(
@@ -159,26 +165,18 @@ def test_unconfigured_app_is_503_naming_the_setting(gallery: RunningDevkit, clie
 def test_bad_post_is_400_html_saying_what_to_fix(
     gallery: RunningDevkit, client: httpx.Client, send: dict, message: str
 ) -> None:
-    before = app_calls(gallery)
+    before = gallery.app_calls()
     page = client.post(gallery.url("open", "/duck"), **send)
     assert page.status_code == 400
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert message in page.text
     assert '<form method="post"' in page.text  # so the visitor can try again
-    assert app_calls(gallery) == before
+    assert gallery.app_calls() == before
 
 
 def test_silence_is_filled_with_invisible_keep_alives(gallery: RunningDevkit) -> None:
     """gallery-silent-chat says "hello" then nothing; keepalive_seconds is 1 on `silent`."""
-    seen = ""
-    with (
-        httpx.Client(timeout=15) as client,
-        client.stream("GET", gallery.url("silent", "/duck"), params={"query": "hi"}) as page,
-    ):
-        for text in page.iter_text():
-            seen += text
-            if "<!-- -->" in seen:
-                break
+    seen = silent_page_until(gallery, "<!-- -->")
     assert 'id="answer">hello<!-- -->' in seen
 
 

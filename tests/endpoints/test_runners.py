@@ -9,7 +9,6 @@ import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
 from dify_plugin_devkit.testing import RunningDevkit
-from tests.endpoints.conftest import app_calls
 
 WORKFLOW_ANSWER = "Summary of ducks: ducks are waterfowl that stream answers one word at a time."
 COMPLETION_ANSWER = "Dear Ada, thank you for trying the Endpoint Gallery."
@@ -75,10 +74,10 @@ def test_get_streams_the_same_events_for_eventsource(gallery: RunningDevkit, cli
 def test_eventsource_reconnect_does_not_run_the_app_again(
     gallery: RunningDevkit, client: httpx.Client, route: str
 ) -> None:
-    before = app_calls(gallery)
+    before = gallery.app_calls()
     response = client.get(gallery.url("open", route), headers={"Last-Event-ID": "12"})
     assert response.status_code == 204
-    assert app_calls(gallery) == before
+    assert gallery.app_calls() == before
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -228,13 +227,13 @@ BAD_POSTS = [
 def test_bad_post_is_400_json_and_runs_nothing(
     gallery: RunningDevkit, client: httpx.Client, route: str, send: dict, code: str
 ) -> None:
-    before = app_calls(gallery)
+    before = gallery.app_calls()
     response = client.post(gallery.url("open", route), **send)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == code
     assert error["message"]
-    assert app_calls(gallery) == before
+    assert gallery.app_calls() == before
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -268,7 +267,7 @@ def test_url_cannot_choose_another_app(
     gallery: RunningDevkit, client: httpx.Client, route: str, other: str, mode: str
 ) -> None:
     """The app always comes from the endpoint's setting, whatever the query string says."""
-    before = app_calls(gallery).get(other, 0)
+    before = gallery.app_calls().get(other, 0)
     url = gallery.url("open", route)
     params = {"app_id": other, "app": other}
     if mode == "blocking":
@@ -285,4 +284,4 @@ def test_url_cannot_choose_another_app(
         else:
             answer = "".join(e.json()["answer"] for e in events[:-1])
     assert answer == (WORKFLOW_ANSWER if route == "/workflow" else COMPLETION_ANSWER)
-    assert app_calls(gallery).get(other, 0) == before
+    assert gallery.app_calls().get(other, 0) == before

@@ -29,6 +29,7 @@ import pathspec
 
 from dify_plugin_devkit import _difypkg as difypkg
 from dify_plugin_devkit._declarations import CheckReport, inspect_plugin
+from dify_plugin_devkit._declarations.packaging import DEPENDENCY_FILES
 from dify_plugin_devkit._difypkg import MAX_PACKAGE_BYTES
 from dify_plugin_devkit._errors import (
     CheckFailedError,
@@ -45,7 +46,6 @@ IGNORE_FILES = (".difyignore", ".gitignore")
 #: devkit's default state folder (a plugin's stored values and uploaded files).
 ALWAYS_EXCLUDED = (".git", ".devkit-state/")
 REQUIREMENTS = "requirements.txt"
-DEPENDENCY_FILES = (REQUIREMENTS, "pyproject.toml")
 #: packager.go exportRequirementsFromUv, argument for argument.
 UV_EXPORT_ARGS = (
     "export",
