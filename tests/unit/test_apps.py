@@ -169,3 +169,20 @@ def test_an_unknown_conversation_is_reported_as_such(text: str) -> None:
         call_for("chat", chat, query="hi", conversation_id=CONVERSATION).blocking()
     assert (raised.value.code, raised.value.status) == ("conversation_not_found", 404)
     assert "leave conversation_id empty" in raised.value.message
+
+
+def test_the_log_line_says_which_call_failed_and_why(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="provider.apps"):
+        failure_of("dial tcp 10.0.3.7:5002: connection refused")
+    assert caplog.messages == [
+        "app call failed (workflow app-1 via workflow_app): dial tcp 10.0.3.7:5002: connection refused"
+    ]
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "not json"])
+def test_an_error_body_that_is_not_an_object_is_a_generic_failure_even_in_a_conversation(body: str) -> None:
+    """Only Dify's error object says "unknown conversation"; any other body is the generic failure."""
+    chat = FakeAppInterface(error=rejected(400, body))
+    with pytest.raises(AppFailed) as raised:
+        call_for("chat", chat, query="hi", conversation_id=CONVERSATION).blocking()
+    assert (raised.value.code, raised.value.status) == ("app_failed", 502)
