@@ -7,6 +7,9 @@ import logging
 import subprocess
 import sys
 import textwrap
+import types
+
+import pytest
 
 from provider.log import plugin_logger
 
@@ -35,3 +38,19 @@ def test_with_the_sdk_loaded_lines_go_through_its_handler_once() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip().endswith("ok"), done.stderr
+
+
+def test_when_the_sdk_is_loaded_its_handler_is_attached_exactly_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process, with a stand-in for the SDK's logger module in `sys.modules` (the
+    real import would monkey-patch this test process for gevent)."""
+    handler = logging.NullHandler()
+    stand_in = types.ModuleType("dify_plugin.config.logger_format")
+    stand_in.plugin_logger_handler = handler  # type: ignore[attr-defined]
+    for name in ("dify_plugin", "dify_plugin.config"):
+        monkeypatch.setitem(sys.modules, name, sys.modules.get(name) or types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "dify_plugin.config.logger_format", stand_in)
+    monkeypatch.setattr(sys.modules["dify_plugin.config"], "logger_format", stand_in, raising=False)
+    plugin_logger("tests.unit.test_log.sdk")
+    logger = plugin_logger("tests.unit.test_log.sdk")
+    assert logger.handlers == [handler]
+    logger.handlers.clear()

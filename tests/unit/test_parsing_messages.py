@@ -160,3 +160,11 @@ def test_a_conversation_id_of_64_characters_reaches_the_uuid_check() -> None:
         "`conversation_id` must be the id returned"
     )
     assert parsing.question({"query": "hi", "conversation_id": CONVERSATION}).conversation_id == CONVERSATION
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [(None, "null"), (True, "boolean"), (0, "number"), (1.5, "number"), ("s", "string"), ([], "array"), ({}, "object")],
+)
+def test_every_json_value_is_named_in_jsons_own_words(value: object, name: str) -> None:
+    assert parsing._json_type(value) == name
