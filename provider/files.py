@@ -197,9 +197,15 @@ def _check_file(rule: FileInput, part: FilePart, max_bytes: int) -> None:
     file_type = dify_file_type(extension, upload_mimetype(part))
     if not rule.accepts(file_type, extension):
         raise FileRejected(
-            f"`{variable}` does not take {name} (a {file_type} file): the app accepts {rule.rule()} there.",
+            f"`{variable}` does not take {name} ({_a_file_of(file_type)}): the app accepts {rule.rule()} there.",
             code="file_type_not_allowed",
         )
+
+
+def _a_file_of(file_type: str) -> str:
+    if file_type == "custom":
+        return "a file of no standard type"
+    return f"{'an' if file_type[0] in 'aeiou' else 'a'} {file_type} file"
 
 
 def _not_a_file_input(variable: str, form: InputForm) -> str:
