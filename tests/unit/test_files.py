@@ -249,7 +249,8 @@ def test_a_failed_upload_is_502_with_a_safe_message_and_the_detail_in_the_log(
         "`images`: b.png could not be uploaded to Dify, so the app was not run. Try again; if it keeps "
         "failing, the workspace owner finds the reason in the plugin's log."
     )
-    assert "10.0.0.7" in caplog.text and "403" in caplog.text
+    assert "10.0.0.7" in caplog.text
+    assert "403" in caplog.text
     assert "403" not in failed.value.message
 
 

@@ -54,7 +54,8 @@ def test_files_are_uploaded_and_the_app_gets_their_references(path: str, kind: s
     assert inputs["topic"] == "ducks"
     assert inputs["document"]["transfer_method"] == "tool_file"
     assert [image["type"] for image in inputs["images"]] == ["image", "image"]
-    assert called["app_id"] == app_id and called["response_mode"] == "blocking"
+    assert called["app_id"] == app_id
+    assert called["response_mode"] == "blocking"
 
 
 def test_a_json_request_reads_no_form_and_uploads_nothing() -> None:
@@ -94,7 +95,8 @@ def test_a_failed_upload_is_502_and_runs_no_app() -> None:
     assert response.status_code == 502
     error = json.loads(body(response))["error"]
     assert error["code"] == "file_upload_failed"
-    assert "boom" not in error["message"] and "500" not in error["message"]
+    assert "boom" not in error["message"]
+    assert "500" not in error["message"]
     assert app.calls == []
 
 
