@@ -233,13 +233,13 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     env = raw.get("plugin_env") or {}
     if not isinstance(env, dict):
         raise ConfigError(f"{path}: plugin_env: expected a mapping of variable to value")
-    examples: dict[str, str] = {k: v for k, v in _examples(raw.get("examples"), str(path)).items() if v is not None}
+    shared = {k: v for k, v in _examples(raw.get("examples"), str(path)).items() if v is not None}
     state_dir = raw.get("state_dir")
     if state_dir is not None and not (isinstance(state_dir, str) and state_dir):
         raise ConfigError(f"{path}: state_dir: expected a folder path (a string), got {state_dir!r}")
     return DevkitConfig(
         path=path,
-        examples=dict(examples),
+        examples=shared,
         endpoints=tuple(instances),
         app_files=tuple(base / a for a in apps if isinstance(a, str)),
         inline_apps=tuple(inline),
