@@ -19,7 +19,7 @@ from httpx_sse import connect_sse
 
 from dify_plugin_devkit.pytest_plugin import DevkitFactory
 from dify_plugin_devkit.testing import MODES, RunningDevkit
-from tests.conftest import FIXTURES, manifest
+from tests.conftest import FIXTURES
 
 MIB = 1024 * 1024
 
@@ -254,24 +254,7 @@ def test_a_body_over_10_mib_is_never_passed_on_in_part(
     assert snapshot(devkit) == before
 
 
-# -- failed uploads -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", params=MODES)
-def broken_storage(
-    request: pytest.FixtureRequest, dify_devkit: DevkitFactory, tmp_path_factory: pytest.TempPathFactory
-) -> RunningDevkit:
-    """The gallery behind a devkit whose file storage fails (Dify's storage down): the
-    signed upload URL answers 500."""
-    state = tmp_path_factory.mktemp(f"broken-storage-{request.param}")
-    plugin = state / manifest()["author"] / manifest()["name"]
-    plugin.mkdir(parents=True)
-    (plugin / "files").write_text("not a folder: every upload fails")
-    config = {
-        "state_dir": str(state),
-        "endpoints": [{"hook_id": "files", "settings": {"workflow_app": "demo-file-echo"}}],
-    }
-    return dify_devkit(config=config, mode=request.param)
+# -- failed uploads (the `broken_storage` devkit: tests/endpoints/conftest.py) -----------------------
 
 
 def test_an_upload_dify_refuses_is_502_with_a_safe_message_and_no_app_run(
