@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dify_plugin import Endpoint
 from werkzeug import Request, Response
 
-from provider import apps, auth, http, parsing, streaming
+from provider import apps, auth, files, http, parsing, streaming
 from provider.errors import EndpointError
 from provider.settings import EndpointSettings
 
@@ -29,7 +29,7 @@ class RunnerEndpoint(Endpoint):
             # 1. the endpoint's settings, read once; nothing happens for a caller without the key
             config = EndpointSettings.parse(settings)
             auth.require_api_key(r, config.api_key)
-            # 2. parse and validate the request (JSON body, or the query string on GET)
+            # 2. parse and validate the request (JSON or multipart body, or the query string on GET)
             run = parsing.run_request(r)
             # 3. the app comes from the endpoint's settings, never from the request
             call = apps.AppCall(
@@ -40,7 +40,10 @@ class RunnerEndpoint(Endpoint):
                 inputs=run.inputs,
                 user=run.user,
             )
-            # 4. stream the app's events as SSE, or return its blocking result
+            # 4. files: checked against the app's own input form, then uploaded (none for a refused request)
+            if run.files:
+                call = files.attach(call, run.files, config.max_file_bytes)
+            # 5. stream the app's events as SSE, or return its blocking result
             return streaming.app_response(call, run.response_mode, config.keepalive_seconds)
         except EndpointError as error:
             return http.json_error(error)

@@ -63,6 +63,13 @@ class AppCall:
         with self._translated():
             yield from self._invoke("streaming")
 
+    def parameters(self) -> Mapping[str, Any]:
+        """The app's parameters (`fetch_app`: Dify's `/parameters`, with `user_input_form`);
+        AppFailed on failure (an app that is gone is `app_not_found`)."""
+        with self._translated():
+            parameters: Mapping[str, Any] = self.session.app.fetch_app(self.app_id)
+            return parameters
+
     def blocking(self) -> dict[str, Any]:
         """Dify's blocking result; AppFailed on failure. Agent apps cannot answer this way."""
         with self._translated():
@@ -106,6 +113,14 @@ class AppCall:
             )
         if text.startswith("invocation exited without response"):
             return AppFailed("The app did not answer in time.", code="app_timeout", status=504)
+        if text.startswith("fetch app failed"):
+            # the daemon's whole text when Dify answers fetch_app with an error (e.g. the app is gone)
+            return AppFailed(
+                f"The app set in `{self.setting}` was not found in this workspace; choose another app "
+                "in the endpoint's settings.",
+                code="app_not_found",
+                status=503,
+            )
         if text.startswith("read app failed"):
             return AppFailed("The app failed while answering.", code="app_stream_failed")
         return AppFailed("The app could not be run.", code="app_failed")

@@ -53,3 +53,33 @@ class AppFailed(EndpointError):
         super().__init__(message, code=code)
         if status is not None:
             self.status = status
+
+
+class BodyTruncated(BadRequest):
+    """A multipart body that ends before its closing boundary: the platform cut it on
+    the way (Dify's daemon passes at most 10 MiB of a body, silently), so what
+    arrived is not what the client sent and no part of it may be used."""
+
+    code = "body_truncated"
+
+
+class FileRejected(BadRequest):
+    """A file the app's own input form does not accept (the `code` names the rule);
+    refused before anything is uploaded."""
+
+    code = "file_rejected"
+
+
+class FileTooLarge(EndpointError):
+    """A file over the endpoint's per-file limit (the `max_file_mb` setting)."""
+
+    status = 413
+    code = "file_too_large"
+
+
+class FileUploadFailed(EndpointError):
+    """Dify did not take a file (the upload reverse call or its signed URL failed);
+    the app is not called with a file missing."""
+
+    status = 502
+    code = "file_upload_failed"

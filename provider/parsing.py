@@ -6,16 +6,20 @@ expected and what to do); `code`s are for programs and never change.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, cast
 
 from werkzeug import Request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 
 from provider.apps import ResponseMode
-from provider.errors import BadRequest
+from provider.errors import BadRequest, BodyTruncated
 from provider.limits import MAX_INPUTS_BYTES, MAX_QUERY_CHARS, MAX_USER_CHARS
 
 RESPONSE_MODES: tuple[ResponseMode, ...] = ("streaming", "blocking")
@@ -23,12 +27,29 @@ _RUN_FIELDS = ("inputs", "response_mode", "user")
 
 
 @dataclass(frozen=True)
+class FilePart:
+    """One file of a multipart request, as the client sent it: not yet checked against
+    the app's input form, not uploaded. `mimetype` is the part's type without
+    parameters (werkzeug's), empty when the client sent none."""
+
+    variable: str
+    filename: str
+    mimetype: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class RunRequest:
-    """A request to run a workflow or completion app: its inputs, and how to answer."""
+    """A request to run a workflow or completion app: its inputs, and how to answer.
+
+    `files`: the file parts of a multipart request, per input variable in the order
+    sent (several for a file-list variable); empty for JSON and GET requests.
+    """
 
     inputs: dict[str, Any]
     response_mode: ResponseMode = "streaming"
     user: str | None = None
+    files: Mapping[str, tuple[FilePart, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -122,9 +143,67 @@ def _reject_unknown(fields: Mapping[str, Any], allowed: tuple[str, ...], hint: s
         )
 
 
+#: A multipart request may carry at most this many parts (the fields and the files).
+MAX_FORM_PARTS = 64
+#: Tells a client who sent a text part where a file was meant how to send a file.
+_FILE_HINT = " Files go in file parts named after the app's input variable (curl: -F 'document=@report.pdf')."
+
+
+def _multipart(r: Request) -> tuple[dict[str, Any], dict[str, tuple[FilePart, ...]]]:
+    """The text fields and the file parts of a multipart/form-data body.
+
+    The whole body must be there: Dify's daemon silently cuts a body at 10 MiB, and a
+    cut multipart body lacks its closing boundary. werkzeug would quietly drop the
+    broken last part (or the whole form), so the boundary is checked here first and
+    the parser runs non-silent: a broken body is a 400, never a half file passed on.
+    """
+    raw = request_body(r)
+    if not raw:
+        return {}, {}
+    boundary = r.mimetype_params.get("boundary", "")
+    if not boundary:
+        raise BadRequest("The multipart body has no boundary in its Content-Type header.", code="invalid_body")
+    if not raw.rstrip(b"\r\n").endswith(b"--" + boundary.encode("latin-1", "replace") + b"--"):
+        raise BodyTruncated(
+            "The request body ended before its last multipart boundary: it was cut on the way (Dify passes at "
+            "most 10 MiB of a request to the plugin). Nothing was uploaded; send smaller files."
+        )
+    parser = FormDataParser(max_form_memory_size=2 * MAX_INPUTS_BYTES, silent=False, max_form_parts=MAX_FORM_PARTS)
+    try:
+        _, form, files = parser.parse(io.BytesIO(raw), r.mimetype, len(raw), r.mimetype_params)
+    except RequestEntityTooLarge:
+        raise BadRequest(
+            f"The multipart body has too many parts or too large a text field (at most {MAX_FORM_PARTS} parts, "
+            f"text fields up to {MAX_INPUTS_BYTES} bytes).",
+            code="field_too_large",
+        ) from None
+    except ValueError:  # werkzeug's parser on a malformed body
+        raise BadRequest("The multipart body is malformed.", code="invalid_body") from None
+    fields: dict[str, Any] = {}
+    for name, values in form.lists():
+        if name not in _RUN_FIELDS:
+            _reject_unknown({name: None}, _RUN_FIELDS, _FILE_HINT)
+        if len(values) > 1:
+            raise BadRequest(f"The field `{name}` is sent more than once.", code="invalid_field")
+        fields[name] = values[0]
+    if "inputs" in fields:
+        fields["inputs"] = _loads(fields["inputs"], "The `inputs` part") if fields["inputs"].strip() else {}
+    parts: dict[str, tuple[FilePart, ...]] = {}
+    for name, storages in files.lists():
+        # a browser's file input left empty sends a part with no file name and no bytes: nothing was chosen
+        chosen = [(s, s.read()) for s in storages]
+        found = tuple(FilePart(name, s.filename or "", s.mimetype, data) for s, data in chosen if s.filename or data)
+        if found:
+            parts[name] = found
+    return fields, parts
+
+
 def run_request(r: Request) -> RunRequest:
-    """POST: a JSON body. GET (EventSource): the same fields in the query string,
-    with `inputs` as JSON text."""
+    """POST: a JSON body, or multipart/form-data (a part `inputs` holding the JSON of the
+    other inputs, `response_mode`, `user`, and one file part per file, named after its
+    input variable). GET (EventSource): the fields in the query string, with `inputs`
+    as JSON text."""
+    files: dict[str, tuple[FilePart, ...]] = {}
     if r.method == "GET":
         fields: dict[str, Any] = dict(r.args.items())
         hint = (
@@ -133,6 +212,8 @@ def run_request(r: Request) -> RunRequest:
         _reject_unknown(fields, _RUN_FIELDS, hint)
         if "inputs" in fields:
             fields["inputs"] = _loads(fields["inputs"], "The `inputs` query parameter")
+    elif r.mimetype == "multipart/form-data":
+        fields, files = _multipart(r)
     else:
         fields = json_body(r, example='{"inputs": {...}}')
         _reject_unknown(fields, _RUN_FIELDS)
@@ -148,6 +229,9 @@ def run_request(r: Request) -> RunRequest:
     size = len(json.dumps(inputs, ensure_ascii=False).encode())
     if size > MAX_INPUTS_BYTES:
         raise BadRequest(f"`inputs` is too large ({size} bytes; at most {MAX_INPUTS_BYTES}).", code="field_too_large")
+    both = sorted(set(files) & set(inputs))
+    if both:
+        raise BadRequest(f"`{both[0]}` is sent both as a file and in `inputs`; send it once.", code="invalid_field")
 
     mode = fields.get("response_mode") or "streaming"
     if mode not in RESPONSE_MODES:
@@ -156,7 +240,10 @@ def run_request(r: Request) -> RunRequest:
             code="invalid_response_mode",
         )
     return RunRequest(
-        inputs=inputs, response_mode=cast(ResponseMode, mode), user=_optional_str(fields, "user", MAX_USER_CHARS)
+        inputs=inputs,
+        response_mode=cast(ResponseMode, mode),
+        user=_optional_str(fields, "user", MAX_USER_CHARS),
+        files=MappingProxyType(files),
     )
 
 

@@ -4,7 +4,7 @@ Dify hands `_invoke` the settings as the workspace owner filled them in: a plain
 mapping of the group file's settings, where an empty field may be missing, `None`
 or `""`, text arrives as text and an `app-selector` as an object holding `app_id`.
 `EndpointSettings.parse` reads all of that in one place, so endpoints use
-`config.api_key`, `config.keepalive_seconds` and `config.app_id("chat_app")` instead
+`config.api_key`, `config.keepalive_seconds`, `config.max_file_bytes` and `config.app_id("chat_app")` instead
 of fishing in the mapping, and a broken setting is reported the same way everywhere:
 `AppNotConfigured` (503), naming the setting the owner must fix, never its value.
 """
@@ -22,6 +22,15 @@ from provider.limits import DEFAULT_KEEPALIVE_SECONDS, KEEPALIVE_RANGE
 #: Setting names this module reads; declare them in the group file under these names.
 API_KEY = "api_key"
 KEEPALIVE_SECONDS = "keepalive_seconds"
+MAX_FILE_MB = "max_file_mb"
+
+MIB = 1024 * 1024
+#: The per-file limit when `max_file_mb` is empty: a typical PDF or photo fits, and two
+#: of them still fit in one request under the daemon's 10 MiB cut.
+DEFAULT_MAX_FILE_MB = 5.0
+#: No setting may allow more: Dify's plugin daemon passes at most 10 MiB of a request
+#: body to the plugin (and silently cuts the rest), so a larger file can never arrive whole.
+PLATFORM_MAX_FILE_MB = 10.0
 
 
 @dataclass(frozen=True)
@@ -30,18 +39,21 @@ class EndpointSettings:
 
     `api_key`: the key callers must send, or None when the owner left it empty (anyone
     with the URL may call). `keepalive_seconds`: how long a stream may stay silent
-    before a keep-alive goes out. `apps`: the app id chosen in each app-selector
+    before a keep-alive goes out. `max_file_bytes`: the largest file `/workflow` and
+    `/completion` accept per file input. `apps`: the app id chosen in each app-selector
     setting that holds one; ask for one with `app_id(setting)`.
     """
 
     # repr=False: a settings object that ends up in a log line must not carry the key.
     api_key: str | None = field(default=None, repr=False)
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
+    max_file_bytes: int = int(DEFAULT_MAX_FILE_MB * MIB)
     apps: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any]) -> EndpointSettings:
-        """Read Dify's settings mapping; AppNotConfigured if `keepalive_seconds` is invalid.
+        """Read Dify's settings mapping; AppNotConfigured if `keepalive_seconds` or
+        `max_file_mb` is invalid.
 
         App settings are checked only when an endpoint asks for one (`app_id`): each
         route needs its own app, and an instance may leave the others empty.
@@ -50,6 +62,7 @@ class EndpointSettings:
         return cls(
             api_key=key if isinstance(key, str) and key else None,
             keepalive_seconds=_keepalive_seconds(settings.get(KEEPALIVE_SECONDS)),
+            max_file_bytes=_max_file_bytes(settings.get(MAX_FILE_MB)),
             apps=MappingProxyType(
                 {name: app_id for name, value in settings.items() if (app_id := _app_id(value)) is not None}
             ),
@@ -86,3 +99,20 @@ def _keepalive_seconds(raw: object) -> float:
             f"The endpoint's `{KEEPALIVE_SECONDS}` setting must be a number of seconds from {low:g} to {high:g}."
         )
     return seconds
+
+
+def _max_file_bytes(raw: object) -> int:
+    """A `text-input` setting in MiB (decimals allowed), empty for the default; never
+    above what the platform can deliver (PLATFORM_MAX_FILE_MB)."""
+    if raw is None or str(raw).strip() == "":
+        return int(DEFAULT_MAX_FILE_MB * MIB)
+    try:
+        mib = float(str(raw))
+    except ValueError:
+        mib = float("nan")
+    if not 0 < mib <= PLATFORM_MAX_FILE_MB:  # NaN compares false: refused too
+        raise AppNotConfigured(
+            f"The endpoint's `{MAX_FILE_MB}` setting must be a number of MiB above 0 and at most "
+            f"{PLATFORM_MAX_FILE_MB:g} (Dify's plugin daemon passes at most 10 MiB of a request)."
+        )
+    return max(1, int(mib * MIB))

@@ -11,6 +11,7 @@ keeps them working unchanged.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,14 @@ def routes() -> list[tuple[str, str]]:
     return found
 
 
+#: The Content-Type curl's -F gives a file, by extension (its own small table; anything
+#: else is application/octet-stream).
+CURL_TYPES = {
+    "gif": "image/gif", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "svg": "image/svg+xml",
+    "txt": "text/plain", "htm": "text/html", "html": "text/html", "pdf": "application/pdf", "xml": "application/xml",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Example:
     """One example request of `dev/devkit.yaml`, as `make dev` prints it."""
@@ -62,27 +71,52 @@ class Example:
     hook_id: str
     method: str
     path: str
-    example: str  # a query string ("?q=1") for GET, a JSON body otherwise
+    example: str  # a query string ("?q=1") for GET; a JSON body, or curl's -F arguments, otherwise
+
+    @property
+    def multipart(self) -> bool:
+        return self.method != "GET" and self.example.startswith("-F ")
 
     def send(self, base_url: str, client: httpx.Client) -> httpx.Response:
-        """Send it exactly as the printed curl line does."""
+        """Send it exactly as the printed curl line does (run in the plugin folder)."""
         url = f"{base_url}/e/{self.hook_id}{self.path}"
         if self.method == "GET":
             return client.get(url + self.example)
+        if self.multipart:
+            words = shlex.split(self.example)
+            fields = [word.split("=", 1) for flag, word in zip(words[::2], words[1::2], strict=True) if flag == "-F"]
+            files = [
+                (name, (Path(value[1:]).name, (ROOT / value[1:]).read_bytes(), _curl_type(value[1:])))
+                for name, value in fields
+                if value.startswith("@")
+            ]
+            data = {name: value for name, value in fields if not value.startswith("@")}
+            return client.request(self.method, url, files=files, data=data)
         headers = {"Content-Type": "application/json"}
         return client.request(self.method, url, content=self.example or "{}", headers=headers)
 
 
+def _curl_type(path: str) -> str:
+    return CURL_TYPES.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
 def dev_examples() -> list[Example]:
     """The example request of every route on the first endpoint instance of
-    dev/devkit.yaml (its own examples first, then the file's)."""
+    dev/devkit.yaml (its own examples first, then the file's), then the examples the
+    other instances set for themselves (null ones are not printed)."""
     config = read_yaml(DEV_CONFIG)
-    first = config["endpoints"][0]
+    first, *others = config["endpoints"]
     shared, own = config.get("examples") or {}, first.get("examples") or {}
-    return [
+    examples = [
         Example(first["hook_id"], method, path, own.get(f"{method} {path}", shared.get(f"{method} {path}", "")))
         for method, path in routes()
     ]
+    for instance in others:
+        for route, example in (instance.get("examples") or {}).items():
+            if example is not None:
+                method, path = route.split(" ", 1)
+                examples.append(Example(instance["hook_id"], method, path, example))
+    return examples
 
 
 @pytest.fixture

@@ -41,6 +41,8 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
                 url = f"{base}/e/{ex.hook_id}{ex.path}"
                 if ex.method == "GET":
                     assert f"curl -N '{url}{ex.example}'" in banner
+                elif ex.multipart:
+                    assert f"curl -N -X {ex.method} '{url}' {ex.example}\n" in banner
                 else:
                     assert f"curl -N -X {ex.method} '{url}'" in banner
                     assert f"-d '{ex.example or '{}'}'" in banner

@@ -111,10 +111,32 @@ def test_tool_files_resolve_to_name_type_and_size() -> None:
 
 
 def test_the_file_type_comes_from_the_mapping_unless_custom() -> None:
+    """Without strict type validation (a completion app here)."""
+    spec = form_app({"name": "f", "type": "file"}, mode="completion")
+
+    def answer(file_type: str) -> str:
+        return answer_of(
+            collect(backend(spec, file_lookup=FILES.get), flow_request("form", {"f": tool_file("f-png", file_type)}))
+        )
+
+    assert answer("document") == "Got duck.png (document, 10 bytes)."
+    assert answer("custom") == "Got duck.png (image, 10 bytes)."
+    _, error = collect_failure(
+        backend(spec, file_lookup=FILES.get), flow_request("form", {"f": tool_file("f-png", "pdf")})
+    )
+    assert (error.status, error.message) == (400, "'pdf' is not a valid FileType")
+
+
+def test_a_workflow_refuses_a_declared_type_other_than_the_detected_one() -> None:
+    """Dify's workflow generator validates file types strictly for plugin calls (InvokeFrom.SERVICE_API):
+    `UploadFileResponse.to_app_parameter()` says "document" for any file that is not an image, audio or
+    video, which Dify refuses for a file it detects as `custom` (a zip, a JSON file)."""
     variables = [{"name": "f", "type": "file"}]
-    assert run(*variables, inputs={"f": tool_file("f-png", "document")}) == "Got duck.png (document, 10 bytes)."
-    assert run(*variables, inputs={"f": tool_file("f-png", "custom")}) == "Got duck.png (image, 10 bytes)."
-    assert failure(*variables, inputs={"f": tool_file("f-png", "pdf")}) == (400, "'pdf' is not a valid FileType")
+    mismatch = (400, "Detected file type does not match the specified type. Please verify the file.")
+    assert failure(*variables, inputs={"f": tool_file("f-png", "document")}) == mismatch
+    assert failure(*variables, inputs={"f": tool_file("f-bin", "document")}) == mismatch
+    assert run(*variables, inputs={"f": tool_file("f-bin", "custom")}) == "Got blob (custom, 3 bytes)."
+    assert run(*variables, inputs={"f": tool_file("f-png")}) == "Got duck.png (image, 10 bytes)."  # no type: detected
 
 
 def test_an_unknown_tool_file_fails_as_in_the_file_factory() -> None:

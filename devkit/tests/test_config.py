@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from support import PROBE_PLUGIN
 
+from dify_plugin_devkit._app import Devkit, DevkitOptions
+from dify_plugin_devkit._cli import banner
 from dify_plugin_devkit._config import ConfigError, load_config
 from dify_plugin_devkit._declarations import load_plugin
 
@@ -77,3 +79,30 @@ def test_devkit_refuses_to_start_on_a_bad_config_with_a_one_line_reason(tmp_path
     assert result.returncode == 2
     assert "settings.greeting: required setting is missing" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_examples_print_as_curl_lines_multipart_ones_with_f_and_null_hides_a_route(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+endpoints:
+  - {hook_id: a, settings: {greeting: hi}}
+  - hook_id: b
+    settings: {greeting: hi}
+    examples: {"POST /app": "-F file=@README.md -F 'inputs={}'", "GET /drip": null}
+examples: {"POST /app": '{"x": 1}', "GET /drip": "?n=1"}
+""",
+    )
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, config_path=config, port=5999, state_dir=tmp_path))
+    devkit.load()
+    assert devkit.config is not None
+    assert devkit.config.endpoints[1].examples == {"POST /app": "-F file=@README.md -F 'inputs={}'", "GET /drip": None}
+    lines = banner(devkit).splitlines()
+    base = "http://127.0.0.1:5999/e"
+    assert f"       curl -N -X POST '{base}/a/app' -H 'Content-Type: application/json' -d '{{\"x\": 1}}'" in lines
+    assert f"       curl -N -X POST '{base}/b/app' -F file=@README.md -F 'inputs={{}}'" in lines
+    assert f"       curl -N '{base}/a/drip?n=1'" in lines
+    assert not [line for line in lines if "/b/drip" in line]
+    assert "expected a mapping of 'METHOD /path' to a string" in error_for(
+        tmp_path, 'endpoints: [{hook_id: a, settings: {greeting: hi}}]\nexamples: {"GET /drip": 3}'
+    )

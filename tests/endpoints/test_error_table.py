@@ -11,6 +11,11 @@ install methods) where the devkit can produce it. Two cannot be:
 
 Their mapping is proven in-process instead, from the daemon's exact text to the
 HTTP response the endpoints send (`http.json_error`).
+
+`body_truncated` comes from the daemon's 10 MiB cut, which only a local plugin sees
+(a serverless plugin never gets a body over ~2.5 MiB: the daemon refuses it), so it is
+reached in local mode; `file_upload_failed` needs Dify's file storage to fail, so it is
+reached on a devkit whose storage is broken (the `broken_storage` fixture).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from provider import http
 from provider.apps import AppCall
 from provider.errors import AppFailed
 from tests.conftest import ROOT
+from tests.endpoints.test_file_inputs import PDF, PNG
 from tests.unit.fakes import FakeAppInterface, fake_session
 
 #: What the daemon writes when an app call fails; none of it may reach a client.
@@ -54,6 +60,7 @@ class Case:
     route: str = "/workflow"
     send: dict[str, Any] = field(default_factory=dict)
     shape: str = "json"
+    modes: tuple[str, ...] = ("local", "serverless")  # the install methods that can produce it
 
 
 CASES: dict[str, Case] = {
@@ -139,6 +146,55 @@ CASES: dict[str, Case] = {
         hook="mismatched",
         send={"json": {"response_mode": "blocking"}},
     ),
+    "not_a_file_input": Case(
+        400,
+        "`topic` is a text-input input of this app, not a file input; its file inputs are `document`, `images`, "
+        "`drawing`.",
+        hook="files-strict",
+        send={"files": [("topic", ("a.pdf", PDF, "application/pdf"))]},
+    ),
+    "file_type_not_allowed": Case(
+        400,
+        "`document` does not take duck.png (an image file): the app accepts document files there.",
+        hook="files-strict",
+        send={"files": [("document", ("duck.png", PNG, "image/png"))]},
+    ),
+    "too_many_files": Case(
+        400,
+        "`images` takes at most 2 files; 3 were sent.",
+        hook="files-strict",
+        route="/completion",
+        send={"files": [("images", (f"{n}.png", PNG, "image/png")) for n in range(3)]},
+    ),
+    "empty_file": Case(
+        400,
+        "`document`: empty.pdf is empty (0 bytes).",
+        hook="files",
+        send={"files": [("document", ("empty.pdf", b"", "application/pdf"))]},
+    ),
+    "body_truncated": Case(
+        400,
+        "The request body ended before its last multipart boundary: it was cut on the way (Dify passes at most "
+        "10 MiB of a request to the plugin). Nothing was uploaded; send smaller files.",
+        hook="files",
+        send={"files": [("document", ("big.pdf", PDF + b"%" * (10 * 1024 * 1024), "application/pdf"))]},
+        modes=("local",),
+    ),
+    "file_too_large": Case(
+        413,
+        "`document`: big.pdf is 19.5 KiB; files may be at most 10.2 KiB (the endpoint's `max_file_mb` setting).",
+        hook="files-small",
+        send={"files": [("document", ("big.pdf", b"%" * 20_000, "application/pdf"))]},
+    ),
+}
+
+#: Codes reached on a devkit of their own (see the module doc), with their status and message.
+BROKEN_STORAGE: dict[str, tuple[int, str]] = {
+    "file_upload_failed": (
+        502,
+        "`document`: report.pdf could not be uploaded to Dify, so the app was not run. Try again; if it keeps "
+        "failing, the workspace owner finds the reason in the plugin's log.",
+    ),
 }
 
 #: Codes the devkit cannot produce (see the module doc): the daemon's exact text → (status, message).
@@ -168,8 +224,9 @@ def readme_error_table() -> dict[str, int]:
 def test_every_row_of_the_readme_error_table_is_tested() -> None:
     table = readme_error_table()
     assert len(table) >= 18  # the parser found the table
-    assert set(table) == set(CASES) | set(IN_PROCESS)
+    assert set(table) == set(CASES) | set(IN_PROCESS) | set(BROKEN_STORAGE)
     statuses = {code: case.status for code, case in CASES.items()} | {c: s for c, (_, s, _) in IN_PROCESS.items()}
+    statuses |= {code: status for code, (status, _) in BROKEN_STORAGE.items()}
     for code, status in table.items():
         # "502 / 504" is one row: the codes in it are 502 or 504
         assert statuses[code] == status or (status == 502 and statuses[code] == 504), code
@@ -180,9 +237,13 @@ def assert_no_daemon_words(text: str) -> None:
 
 
 @pytest.mark.parametrize("code", list(CASES))
-def test_each_error_code_end_to_end(gallery: RunningDevkit, client: httpx.Client, code: str) -> None:
+def test_each_error_code_end_to_end(
+    gallery: RunningDevkit, client: httpx.Client, code: str, request: pytest.FixtureRequest
+) -> None:
     case = CASES[code]
-    before = gallery.app_calls()
+    if request.node.callspec.params["gallery"] not in case.modes:
+        pytest.skip(f"{code} cannot happen in this install method (see the module doc)")
+    before, files_before = gallery.app_calls(), len(gallery.files())
     url = gallery.url(case.hook, case.route)
     if case.shape == "sse":
         with connect_sse(client, case.method, url, **case.send) as source:
@@ -207,6 +268,20 @@ def test_each_error_code_end_to_end(gallery: RunningDevkit, client: httpx.Client
         assert response.json() == {"error": {"code": code, "message": case.message}}
     if case.status < 500 and code != "invalid_inputs":  # refused before any app call
         assert gallery.app_calls() == before
+    assert len(gallery.files()) == files_before  # no refusal leaves a file behind
+
+
+@pytest.mark.parametrize("code", list(BROKEN_STORAGE))
+def test_codes_of_a_failing_dify_end_to_end(broken_storage: RunningDevkit, client: httpx.Client, code: str) -> None:
+    status, message = BROKEN_STORAGE[code]
+    before = broken_storage.app_calls()
+    files = [("document", ("report.pdf", PDF, "application/pdf"))]
+    response = client.post(broken_storage.url("files", "/workflow"), files=files)
+    assert response.status_code == status
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json() == {"error": {"code": code, "message": message}}
+    assert_no_daemon_words(response.text)
+    assert broken_storage.app_calls() == before
 
 
 @pytest.mark.parametrize("code", list(IN_PROCESS))

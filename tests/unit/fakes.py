@@ -5,7 +5,9 @@ Nothing here starts a process or opens a socket: the unit tests run in milliseco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import mimetypes
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
@@ -59,15 +61,71 @@ class FakeAppInterface:
             self.closed = True
 
 
+@dataclass(frozen=True)
+class FakeUploaded:
+    """What `session.file.upload` returns (the SDK's UploadFileResponse): the fields the
+    endpoints read, and `to_app_parameter()` with the SDK's MIME-type rule."""
+
+    id: str
+    name: str
+    size: int
+    extension: str
+    mime_type: str
+
+    def to_app_parameter(self) -> dict[str, Any]:
+        kind = next((k for k in ("image", "video", "audio") if self.mime_type.startswith(f"{k}/")), "document")
+        return {"tool_file_id": self.id, "transfer_method": "tool_file", "type": kind}
+
+
+@dataclass
+class FakeFileUpload:
+    """`session.file.upload`: records `(filename, content, mimetype)` of every call and
+    answers as Dify does (the extension from the MIME type, ".bin" if none). With
+    `error`, the call numbered `fail_at` (0: the first) raises it instead, as the SDK
+    raises a failed reverse call or a refused signed URL."""
+
+    uploads: list[tuple[str, bytes, str]] = field(default_factory=list)
+    error: Exception | None = None
+    fail_at: int = 0
+
+    def upload(self, filename: str, content: bytes, mimetype: str) -> FakeUploaded:
+        if self.error is not None and len(self.uploads) == self.fail_at:
+            raise self.error
+        self.uploads.append((filename, content, mimetype))
+        extension = mimetypes.guess_extension(mimetype) or ".bin"
+        return FakeUploaded(str(uuid.uuid4()), filename, len(content), extension, mimetype)
+
+
+@dataclass
+class FakeFetchApp:
+    """`session.app.fetch_app`: answers `parameters` (or raises `Exception(error)`), and
+    records the app ids asked for."""
+
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(self, app_id: str) -> Mapping[str, Any]:
+        self.calls.append(app_id)
+        if self.error is not None:
+            raise Exception(self.error)  # a bare Exception: what the SDK raises
+        return self.parameters
+
+
 def fake_session(
     chat: FakeAppInterface | None = None,
     workflow: FakeAppInterface | None = None,
     completion: FakeAppInterface | None = None,
+    *,
+    files: FakeFileUpload | None = None,
+    fetch_app: FakeFetchApp | None = None,
 ) -> Session:
-    """A session whose `app.chat/workflow/completion` are the given fakes (fresh ones by default)."""
+    """A session whose `app.chat/workflow/completion`, `app.fetch_app` and `file.upload`
+    are the given fakes (fresh ones by default)."""
     app = SimpleNamespace(
         chat=chat or FakeAppInterface(),
         workflow=workflow or FakeAppInterface(),
         completion=completion or FakeAppInterface(),
+        fetch_app=fetch_app or FakeFetchApp(),
     )
-    return cast("Session", SimpleNamespace(app=app))
+    return cast("Session", SimpleNamespace(app=app, file=files or FakeFileUpload()))

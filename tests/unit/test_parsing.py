@@ -167,3 +167,123 @@ def test_messages_name_no_particular_plugin() -> None:
         rejected(parsing.question, {"query": "hi", "conversation_id": "x"}).message,
     ]
     assert not [m for m in messages if "gallery" in m.lower() or "duck" in m.lower()]
+
+
+# -- multipart run requests (file inputs) -----------------------------------------------------
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def multipart(*fields: tuple[str, str | tuple[str, bytes, str]], boundary: str = "b0und4ry") -> bytes:
+    """A multipart/form-data body as browsers and curl write it."""
+    out = b""
+    for name, value in fields:
+        if isinstance(value, tuple):
+            filename, content, mimetype = value
+            head = f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\nContent-Type: {mimetype}'
+            out += f"--{boundary}\r\n{head}\r\n\r\n".encode() + content + b"\r\n"
+        else:
+            out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    return out + f"--{boundary}--\r\n".encode()
+
+
+def post_form(body: bytes, boundary: str = "b0und4ry") -> parsing.RunRequest:
+    r = request("POST", "/workflow", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    return parsing.run_request(r)
+
+
+def test_a_multipart_request_gives_inputs_fields_and_files_per_variable_in_order() -> None:
+    run = post_form(
+        multipart(
+            ("inputs", '{"topic": "ducks"}'),
+            ("response_mode", "blocking"),
+            ("user", "ada"),
+            ("document", ("report.pdf", PDF, "application/pdf")),
+            ("images", ("a.png", b"\x89PNG1", "image/png")),
+            ("images", ("b.png", b"\x89PNG2", "IMAGE/PNG; name=b")),
+        )
+    )
+    assert (run.inputs, run.response_mode, run.user) == ({"topic": "ducks"}, "blocking", "ada")
+    assert list(run.files) == ["document", "images"]
+    assert run.files["document"] == (parsing.FilePart("document", "report.pdf", "application/pdf", PDF),)
+    assert [(f.filename, f.mimetype, f.content) for f in run.files["images"]] == [
+        ("a.png", "image/png", b"\x89PNG1"),
+        ("b.png", "image/png", b"\x89PNG2"),  # werkzeug's mimetype: lower case, no parameters
+    ]
+
+
+def test_a_multipart_request_without_inputs_or_files_is_an_empty_run() -> None:
+    run = post_form(multipart())
+    assert (run.inputs, run.response_mode, dict(run.files)) == ({}, "streaming", {})
+    assert post_form(multipart(("inputs", " "))).inputs == {}
+
+
+def test_an_empty_file_input_of_a_browser_form_is_no_file() -> None:
+    """A browser sends a file input left empty as a part with no file name and no bytes."""
+    run = post_form(multipart(("document", ("", b"", "application/octet-stream")), ("inputs", "{}")))
+    assert dict(run.files) == {}
+
+
+def test_a_cut_multipart_body_is_400_body_truncated_and_no_part_is_used() -> None:
+    body = multipart(("inputs", "{}"), ("document", ("report.pdf", PDF * 100, "application/pdf")))
+    cut = body[: len(body) - 200]  # what the daemon's 10 MiB cut leaves: no closing boundary
+    error = rejected(post_form, cut)
+    assert error.code == "body_truncated"
+    assert error.message == (
+        "The request body ended before its last multipart boundary: it was cut on the way (Dify passes at most "
+        "10 MiB of a request to the plugin). Nothing was uploaded; send smaller files."
+    )
+    assert rejected(post_form, body[:-3]).code == "body_truncated"  # even just the final "--" gone
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        (
+            multipart(("document", "hello")),
+            "unknown_field",
+            "Unknown field `document`; allowed fields are inputs, response_mode, user. Files go in file parts "
+            "named after the app's input variable (curl: -F 'document=@report.pdf').",
+        ),
+        (multipart(("user", "a"), ("user", "b")), "invalid_field", "The field `user` is sent more than once."),
+        (
+            multipart(("inputs", "{nope")),
+            "invalid_json",
+            "The `inputs` part is not valid JSON (Expecting property name enclosed in double quotes at line 1 "
+            "column 2).",
+        ),
+        (
+            multipart(("inputs", "[1]")),
+            "invalid_field",
+            "`inputs` must be a JSON object mapping variable names to values, not a JSON array.",
+        ),
+        (
+            multipart(("inputs", '{"document": "x"}'), ("document", ("a.pdf", PDF, "application/pdf"))),
+            "invalid_field",
+            "`document` is sent both as a file and in `inputs`; send it once.",
+        ),
+        (
+            multipart(("response_mode", "fast")),
+            "invalid_response_mode",
+            '`response_mode` must be "streaming" or "blocking", not "fast".',
+        ),
+    ],
+)
+def test_multipart_fields_are_checked_like_json_ones(body: bytes, code: str, message: str) -> None:
+    error = rejected(post_form, body)
+    assert (error.code, error.message) == (code, message)
+
+
+def test_a_multipart_body_without_a_boundary_or_malformed_is_400() -> None:
+    r = request("POST", "/workflow", data=b"--x\r\n", content_type="multipart/form-data")
+    assert rejected(parsing.run_request, r).code == "invalid_body"
+    broken = b"--b0und4ry\r\nno headers here\r\n--b0und4ry--\r\n"
+    assert rejected(post_form, broken).code == "invalid_body"
+
+
+def test_a_multipart_request_with_too_many_parts_is_400() -> None:
+    many = [("images", (f"{n}.png", b"x", "image/png")) for n in range(parsing.MAX_FORM_PARTS + 1)]
+    assert rejected(post_form, multipart(*many)).code == "field_too_large"
+
+
+def test_the_daemons_empty_body_with_a_multipart_type_is_an_empty_run() -> None:
+    assert post_form(parsing.EMPTY_CHUNKED_BODY).inputs == {}

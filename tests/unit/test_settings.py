@@ -81,3 +81,28 @@ def test_the_key_stays_out_of_reprs_and_the_value_cannot_change() -> None:
         config.api_key = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         config.apps["chat_app"] = "other"  # type: ignore[index]
+
+
+# -- max_file_mb ---------------------------------------------------------------------------
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize("raw", [None, "", "  "])
+def test_an_empty_file_limit_is_the_default_5_mib(raw: Any) -> None:
+    assert EndpointSettings.parse({"max_file_mb": raw}).max_file_bytes == 5 * MIB
+
+
+@pytest.mark.parametrize(("raw", "size"), [("1", MIB), ("0.5", MIB // 2), ("10", 10 * MIB), (2, 2 * MIB)])
+def test_the_file_limit_in_mib(raw: Any, size: int) -> None:
+    assert EndpointSettings.parse({"max_file_mb": raw}).max_file_bytes == size
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "10.5", "11", "nan", "inf", "big"])
+def test_a_file_limit_above_what_dify_passes_on_or_not_a_size_is_503(raw: Any) -> None:
+    with pytest.raises(AppNotConfigured) as raised:
+        EndpointSettings.parse({"max_file_mb": raw})
+    assert raised.value.status == 503
+    assert raised.value.message == (
+        "The endpoint's `max_file_mb` setting must be a number of MiB above 0 and at most 10 "
+        "(Dify's plugin daemon passes at most 10 MiB of a request)."
+    )

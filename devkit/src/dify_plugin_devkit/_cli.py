@@ -130,10 +130,15 @@ def banner(devkit: Devkit) -> str:
         for route in devkit.plugin.routes:
             name = f"{route.method} {route.path}"
             example = instance.examples.get(name, devkit.config.examples.get(name, ""))
+            if example is None:  # the instance leaves this route out
+                continue
             url = f"{devkit.base_url}/e/{instance.hook_id}{route.path}"
             if route.method == "GET":
                 lines.append(f"  GET  {url}{example}")
                 lines.append(f"       curl -N '{url}{example}'")
+            elif example.startswith("-F "):  # a multipart body: curl's -F arguments as written
+                lines.append(f"  {route.method:<4} {url}")
+                lines.append(f"       curl -N -X {route.method} '{url}' {example}")
             else:
                 body = example or "{}"
                 lines.append(f"  {route.method:<4} {url}")

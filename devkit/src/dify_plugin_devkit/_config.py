@@ -42,8 +42,9 @@ class EndpointInstance:
     hook_id: str
     name: str
     settings: dict[str, Any]
-    # "METHOD /path" -> example printed at start-up (overrides the file's `examples`)
-    examples: dict[str, str] = field(default_factory=dict)
+    # "METHOD /path" -> example printed at start-up (overrides the file's `examples`);
+    # None: the route is not printed for this instance
+    examples: dict[str, str | None] = field(default_factory=dict)
     # a disabled endpoint answers the daemon's 404 (`endpoint not found`, PluginDaemonNotFoundError)
     enabled: bool = True
 
@@ -80,8 +81,8 @@ class DevkitConfig:
     inline_apps: tuple[AppSpec, ...] = ()
     daemon: DaemonOptions = field(default_factory=DaemonOptions)
     plugin_env: dict[str, str] = field(default_factory=dict)
-    # "METHOD /path" -> a query string ("?q=1") for GET, a JSON body otherwise;
-    # only used to print ready-to-run examples at start-up
+    # "METHOD /path" -> a query string ("?q=1") for GET, a JSON body otherwise (or curl's
+    # -F arguments for a multipart body); only used to print ready-to-run examples at start-up
     examples: dict[str, str] = field(default_factory=dict)
     # where storage and uploaded files are kept (relative paths: from this file's folder)
     state_dir: Path | None = None
@@ -163,11 +164,15 @@ def _daemon_options(raw: Any, where: str) -> DaemonOptions:
     return options
 
 
-def _examples(raw: Any, where: str) -> dict[str, str]:
+def _examples(raw: Any, where: str, *, hide: bool = False) -> dict[str, str | None]:
+    """`examples`: 'METHOD /path' -> a string; with `hide` (an instance's own), null
+    leaves the route out of the banner for that instance."""
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise ConfigError(f"{where}: examples: expected a mapping of 'METHOD /path' to a string")
+    allowed = (str, type(None)) if hide else (str,)
+    if not isinstance(raw, dict) or not all(isinstance(v, allowed) for v in raw.values()):
+        expected = "a string or null" if hide else "a string"
+        raise ConfigError(f"{where}: examples: expected a mapping of 'METHOD /path' to {expected}")
     return {str(k): v for k, v in raw.items()}
 
 
@@ -210,7 +215,7 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         if extra:
             raise ConfigError(f"{where}: {extra[0]}: unknown key; allowed: hook_id, name, settings, examples, enabled")
         settings = validate_settings(entry.get("settings"), declarations, where)
-        examples = _examples(entry.get("examples"), where)
+        examples = _examples(entry.get("examples"), where, hide=True)
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: enabled: expected true or false, got {enabled!r}")
@@ -228,13 +233,13 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     env = raw.get("plugin_env") or {}
     if not isinstance(env, dict):
         raise ConfigError(f"{path}: plugin_env: expected a mapping of variable to value")
-    examples = _examples(raw.get("examples"), str(path))
+    shared = {k: v for k, v in _examples(raw.get("examples"), str(path)).items() if v is not None}
     state_dir = raw.get("state_dir")
     if state_dir is not None and not (isinstance(state_dir, str) and state_dir):
         raise ConfigError(f"{path}: state_dir: expected a folder path (a string), got {state_dir!r}")
     return DevkitConfig(
         path=path,
-        examples=dict(examples),
+        examples=shared,
         endpoints=tuple(instances),
         app_files=tuple(base / a for a in apps if isinstance(a, str)),
         inline_apps=tuple(inline),

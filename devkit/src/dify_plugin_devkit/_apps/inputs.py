@@ -48,6 +48,12 @@ _DOCUMENT_EXTENSIONS = frozenset(
 )
 
 
+#: App modes whose generator passes `strict_type_validation=True` for InvokeFrom.SERVICE_API
+#: (how Dify runs a plugin's app call): a file's declared `type` must be the detected one.
+_STRICT_TYPE_MODES = frozenset({"workflow", "advanced-chat"})
+TYPE_MISMATCH = "Detected file type does not match the specified type. Please verify the file."
+
+
 @dataclass(frozen=True)
 class InputFile:
     """A resolved file input, as Dify's File carries it."""
@@ -106,12 +112,14 @@ def validate_inputs(spec: AppSpec, raw: Mapping[str, Any], file_lookup: FileLook
     values = {variable.name: _validate(variable, raw.get(variable.name)) for variable in spec.variables}
     values = {name: value.replace("\x00", "") if isinstance(value, str) else value for name, value in values.items()}
     by_name = {variable.name: variable for variable in spec.variables}
+    # plugin calls are InvokeFrom.SERVICE_API: workflow generators then check file types strictly
+    strict = spec.mode in _STRICT_TYPE_MODES
     for name, value in list(values.items()):
         kind = by_name[name].dify_type
         if kind == "file" and isinstance(value, dict):
-            values[name] = _resolve(value, file_lookup)
+            values[name] = _resolve(value, file_lookup, strict=strict)
         elif kind == "file-list" and isinstance(value, list) and all(isinstance(item, dict) for item in value):
-            values[name] = [_resolve(item, file_lookup) for item in value if _is_valid_mapping(item)]
+            values[name] = [_resolve(item, file_lookup, strict=strict) for item in value if _is_valid_mapping(item)]
     if any(isinstance(value, dict) for value in values.values()):
         raise AppCallError.invalid_param("Invalid input type")
     return values
@@ -186,8 +194,9 @@ def _is_valid_mapping(mapping: Mapping[str, Any]) -> bool:
     )
 
 
-def _resolve(mapping: Mapping[str, Any], file_lookup: FileLookup | None) -> InputFile:
-    """One file mapping as the file factory builds it; only tool files can be resolved here."""
+def _resolve(mapping: Mapping[str, Any], file_lookup: FileLookup | None, *, strict: bool = False) -> InputFile:
+    """One file mapping as the file factory builds it; only tool files can be resolved here.
+    `strict`: a declared `type` other than the detected one is refused (_resolve_file_type)."""
     method = mapping.get("transfer_method")
     if not method:
         raise AppCallError.invalid_param("transfer_method is required in file mapping")
@@ -210,6 +219,9 @@ def _resolve(mapping: Mapping[str, Any], file_lookup: FileLookup | None) -> Inpu
     if stored is None:
         raise AppCallError.invalid_param(f"ToolFile {tool_file_id} not found")
     extension = stored.extension if stored.extension.startswith(".") else f".{stored.extension}"
+    specified = mapping.get("type")
+    if strict and specified and specified != _file_type(None, extension, stored.mime_type):
+        raise AppCallError.invalid_param(TYPE_MISMATCH)
     return InputFile(
         tool_file_id=tool_file_id,
         type=_file_type(mapping.get("type"), extension, stored.mime_type),
@@ -229,6 +241,6 @@ def _file_type(specified: Any, extension: str, mime_type: str) -> str:
     for kind in ("image", "video", "audio"):
         if mime_type.startswith(f"{kind}/"):
             return kind
-    if extension.lstrip(".").lower() in _DOCUMENT_EXTENSIONS:
+    if extension.lstrip(".").lower() in _DOCUMENT_EXTENSIONS or "text" in mime_type or "pdf" in mime_type:
         return "document"
     return "custom"
