@@ -342,15 +342,16 @@ def _go_dial_error(url: str, error: httpx.TransportError) -> str:
     if isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED:
         return f"dial tcp {address}: connect: connection refused"
     if isinstance(error, httpx.ConnectError):
-        return f"dial tcp {address}: {cause.strerror if isinstance(cause, OSError) and cause.strerror else error}"
+        return f"dial tcp {address}: {cause.strerror if cause is not None and cause.strerror else error}"
     return "EOF"  # the server closed the connection before answering
 
 
-def _os_error(error: BaseException) -> BaseException | None:
-    """The OSError underneath httpx's and httpcore's wrappers, if any."""
+def _os_error(error: BaseException) -> OSError | None:
+    """The OSError with an errno underneath httpx's, httpcore's and anyio's wrappers
+    (anyio's "All connection attempts failed" hides the ECONNREFUSED of each attempt)."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, OSError):
+        if isinstance(seen, OSError) and seen.errno is not None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
