@@ -112,6 +112,7 @@ def test_a_streamed_chat_hands_the_plugin_each_data_event_in_order_and_no_ping(
     got = events(chat(probe, "real-chat", "Hi"))
     assert got == transcript("chat").frames("POST", "/chat-messages", {"response_mode": "streaming"})
     assert "ping" not in [event["event"] for event in got]
+    assert "skipped an SSE frame" not in probe.log()  # pings are dropped as pings, not as junk
     sent = dify.seen("/chat-messages")[-1]
     assert sent.authorization == "Bearer app-test-chat"
     assert sent.json == {"inputs": {}, "response_mode": "streaming", "user": DEVKIT_USER, "query": "Hi"}
