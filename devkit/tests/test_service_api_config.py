@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from support import PROBE_PLUGIN
 from dify_plugin_devkit import ConfigError
 from dify_plugin_devkit._app import Devkit, DevkitOptions
 from dify_plugin_devkit._apps import DEVKIT_USER, SecretInConfigError
+from dify_plugin_devkit._apps.service_api import parse_service_app
 from dify_plugin_devkit._cli import banner
 from dify_plugin_devkit._config import DevkitConfig, load_config
 from dify_plugin_devkit._declarations import load_plugin
@@ -119,3 +121,17 @@ def test_run_shows_real_apps_with_url_and_mode_demo_apps_as_demo_and_never_a_key
     assert "my-flow  http://192.168.1.20/v1  (mode read from GET /info at the first call" in text
     assert "demo apps: demo-chat-echo (chat)" in text
     assert "app-secret" not in text
+
+
+def test_the_readme_example_declares_a_cloud_and_a_self_hosted_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Real apps (Dify's Service API)")[1]
+    block = section.split("```yaml\n")[1].split("```")[0]
+    monkeypatch.setenv("DIFY_CHAT_APP_KEY", "app-chat")
+    monkeypatch.setenv("DIFY_FLOW_APP_KEY", "app-flow")
+    entries = yaml.safe_load(block)["apps"]
+    apps = [parse_service_app(entry, "README.md", os.environ, None) for entry in entries]
+    assert [(a.id, a.base_url, a.mode) for a in apps] == [
+        ("my-chat", "https://api.dify.ai/v1", "advanced-chat"),
+        ("my-flow", "http://192.168.1.20/v1", None),
+    ]
