@@ -212,6 +212,14 @@ def test_a_refused_request_is_difys_400_with_its_error_body(probe: RunningDevkit
     assert lines == rejected(400, body)
 
 
+def test_a_chat_without_a_query_is_refused_as_dify_refuses_a_plugin(probe: RunningDevkit, dify: ReplayServer) -> None:
+    before = len(dify.seen("/chat-messages"))
+    assert chat(probe, "real-chat", "") == rejected(
+        400, '{"code": "invalid_param", "message": "missing query", "status": 400}\n'
+    )
+    assert len(dify.seen("/chat-messages")) == before  # Dify's plugin invocation checks it first
+
+
 def test_a_server_error_is_the_5xx_and_body_dify_or_its_gateway_sent(probe: RunningDevkit) -> None:
     internal = transcript("failing").response("POST", "/chat-messages", {"query": "crash"})["json"]
     assert chat(probe, "real-failing", "crash") == rejected(500, json.dumps(internal) + "\n")

@@ -196,6 +196,10 @@ class ServiceApiApps:
         AppUnreachableError when it cannot be reached or the stream breaks."""
         async with _client(app) as client:
             mode = await self._mode(client, app)
+            if mode in CHAT_MODES and not request.get("query"):
+                # Dify's plugin invocation checks this before running a chat-type app
+                # (the Service API would word it differently)
+                raise AppCallError.invalid_param("missing query")
             path = "/chat-messages" if mode in CHAT_MODES else _RUN_PATHS[mode]
             body = _run_body(mode, request)
             async with _answer(client, app, "POST", path, json=body) as response:
@@ -220,7 +224,7 @@ class ServiceApiApps:
         mode = info.get("mode")
         if mode not in MODES:
             reason = (
-                f"GET {app.url('/info')} did not say the app's mode; "
+                f"GET {app.url('/info')} gave no mode a plugin can call ({mode!r}); "
                 f"set `mode:` for app '{app.id}' in the devkit configuration"
             )
             say("devkit", f"app '{app.id}': {reason}")
