@@ -80,6 +80,7 @@ class Devkit:
             *self.config.app_files,
             extra=self.config.inline_apps,
             file_lookup=self.state.files.get,  # `tool_file_id` inputs: files the plugin uploaded
+            real_apps=self.config.real_apps,  # answered by a real Dify's Service API
         )
 
     async def start(self) -> None:

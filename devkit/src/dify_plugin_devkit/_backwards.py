@@ -8,12 +8,11 @@ The error texts are the daemon's, because plugin code (and its users) see them.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from dify_plugin_devkit._apps import AppBackend, AppCallError
+from dify_plugin_devkit._apps import AppBackend, AppCallError, AppUnreachableError
 from dify_plugin_devkit._deadline import iterate_until
 from dify_plugin_devkit._errors import ProtocolError
 from dify_plugin_devkit._storage import ReverseCallError
@@ -75,9 +74,11 @@ def describe_app_error(error: AppCallError) -> str:
     exception into an `{"error": ...}` chunk, which calldify.StreamResponse reports as
     `request failed: <error>`.
     """
+    if isinstance(error, AppUnreachableError):  # no answer of Dify's API at all
+        return f"{'read' if error.mid_stream else 'invoke'} app failed: {error.reason}"
     if error.status is None:  # the stream from Dify's API broke mid-way
         return f"read app failed: request failed: {error.message}"
-    body = json.dumps(error.body()) + "\n"
+    body = error.response_text()
     return f"invoke app failed: request failed with status code: {error.status} and respond with: {body}"
 
 
@@ -114,9 +115,13 @@ class BackwardsInvoker:
                 yield event
         elif invoke_type == "fetch_app":
             try:
-                yield response_event(request_id, self.apps.fetch_app(str(request.get("app_id", ""))), "struct")
+                parameters = await self.apps.fetch_parameters(str(request.get("app_id", "")))
+            except AppUnreachableError as error:
+                yield error_event(request_id, f"fetch app failed: {error.reason}")
             except AppCallError:
                 yield error_event(request_id, FETCH_APP_NO_DATA)
+            else:
+                yield response_event(request_id, parameters, "struct")
         elif self.state is not None and invoke_type in ("storage", "upload_file"):
             try:
                 yield response_event(request_id, self.state.invoke(invoke_type, request), "struct")

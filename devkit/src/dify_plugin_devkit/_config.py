@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dify_plugin_devkit._apps import AppSpec, parse_apps
+from dify_plugin_devkit._apps import AppSpec, ServiceApiApp, parse_apps
+from dify_plugin_devkit._apps.service_api import is_service_api_entry, parse_service_app, read_env
 from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
 from dify_plugin_devkit._request_codec import MAX_BODY_BYTES
@@ -79,6 +80,8 @@ class DevkitConfig:
     app_files: tuple[Path, ...] = ()
     # apps declared in the configuration itself (`apps:` entries that are mappings)
     inline_apps: tuple[AppSpec, ...] = ()
+    # real apps, answered by a Dify through its Service API (`service_api:` entries)
+    real_apps: tuple[ServiceApiApp, ...] = ()
     daemon: DaemonOptions = field(default_factory=DaemonOptions)
     plugin_env: dict[str, str] = field(default_factory=dict)
     # "METHOD /path" -> a query string ("?q=1") for GET, a JSON body otherwise (or curl's
@@ -185,6 +188,21 @@ def _unreadable(error: YamlFileError) -> str:
     return f"cannot read: {error.detail}"
 
 
+def _real_apps(apps: list[Any], path: Path) -> tuple[ServiceApiApp, ...]:
+    """The `service_api:` entries, `${VAR}`s taken from the environment or `.env` beside `path`."""
+    entries = [(index, a) for index, a in enumerate(apps) if is_service_api_entry(a)]
+    if not entries:
+        return ()
+    env = read_env(path.parent)
+    real: list[ServiceApiApp] = []
+    for index, entry in entries:
+        app = parse_service_app(entry, f"{path}: apps[{index}]", env, path.parent / ".env")
+        if any(other.id == app.id for other in real):
+            raise ConfigError(f"{path}: apps[{index}] (id {app.id!r}): id: declared twice")
+        real.append(app)
+    return tuple(real)
+
+
 def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> DevkitConfig:
     """Parse and validate devkit.yaml (None → one instance `devkit` with default settings)."""
     if path is None:
@@ -229,7 +247,9 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     apps = raw.get("apps") or []
     if not isinstance(apps, list) or not all(isinstance(a, str | dict) for a in apps):
         raise ConfigError(f"{path}: apps: expected a list of app fixture files or app declarations")
-    inline = parse_apps({"apps": [a for a in apps if isinstance(a, dict)]}, f"{path} (inline apps)")
+    demos = [a for a in apps if isinstance(a, dict) and not is_service_api_entry(a)]
+    inline = parse_apps({"apps": demos}, f"{path} (inline apps)")
+    real_apps = _real_apps(apps, path)
     env = raw.get("plugin_env") or {}
     if not isinstance(env, dict):
         raise ConfigError(f"{path}: plugin_env: expected a mapping of variable to value")
@@ -243,6 +263,7 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         endpoints=tuple(instances),
         app_files=tuple(base / a for a in apps if isinstance(a, str)),
         inline_apps=tuple(inline),
+        real_apps=real_apps,
         daemon=_daemon_options(raw.get("daemon"), str(path)),
         plugin_env={str(k): str(v) for k, v in env.items()},
         state_dir=base / Path(state_dir).expanduser() if state_dir is not None else None,

@@ -8,8 +8,9 @@ File inputs are resolved through a `FileLookup` (tool file id -> `StoredFileInfo
 from pathlib import Path
 
 from .backend import AppBackend
-from .errors import AppCallError
+from .errors import AppCallError, AppUnreachableError
 from .inputs import FileLookup, StoredFileInfo
+from .service_api import DEVKIT_USER, SecretInConfigError, ServiceApiApp
 from .spec import AppSpec, load_apps, parse_apps
 
 #: The embedded demo apps (demo_apps.yaml beside this module).
@@ -17,10 +18,14 @@ DEFAULT_APPS_FILE: Path = Path(__file__).resolve().parent / "demo_apps.yaml"
 
 __all__ = [
     "DEFAULT_APPS_FILE",
+    "DEVKIT_USER",
     "AppBackend",
     "AppCallError",
     "AppSpec",
+    "AppUnreachableError",
     "FileLookup",
+    "SecretInConfigError",
+    "ServiceApiApp",
     "StoredFileInfo",
     "load_apps",
     "parse_apps",

@@ -27,6 +27,7 @@ from .errors import AppCallError
 from .events import Event, NodeRun
 from .inputs import FileLookup, validate_inputs
 from .scripts import Inputs, Run
+from .service_api import ServiceApiApp, ServiceApiApps
 from .spec import WORKFLOW_MODES, AppSpec, load_apps
 
 
@@ -51,7 +52,9 @@ class AppBackend:
     At most `max_conversations` are kept (the oldest forgotten first, like an expired
     one), so a long soak or benchmark run cannot grow the devkit without bound.
     `file_lookup` resolves file inputs (tool file id -> the uploaded file's info); it
-    may be set after construction, once the devkit's file store exists.
+    may be set after construction, once the devkit's file store exists. `real_apps` are
+    answered by a real Dify through its Service API (`service_api.py`); one wins over a
+    demo app of the same id.
     """
 
     def __init__(
@@ -60,21 +63,28 @@ class AppBackend:
         *,
         max_conversations: int = 10_000,
         file_lookup: FileLookup | None = None,
+        real_apps: Iterable[ServiceApiApp] = (),
     ) -> None:
         self._apps: dict[str, AppSpec] = {}
         for app in apps:
             self._apps[app.id] = app
+        self.real = ServiceApiApps(real_apps)
         self._conversations: dict[tuple[str, str], Conversation] = {}  # insertion-ordered
         self.max_conversations = max_conversations
         self.file_lookup = file_lookup
 
     @classmethod
     def from_files(
-        cls, *paths: Path, extra: Iterable[AppSpec] = (), file_lookup: FileLookup | None = None
+        cls,
+        *paths: Path,
+        extra: Iterable[AppSpec] = (),
+        file_lookup: FileLookup | None = None,
+        real_apps: Iterable[ServiceApiApp] = (),
     ) -> AppBackend:
         """Apps of several fixture files, then `extra` ones (declared inline); a later
         declaration adds an app or replaces the same-id one."""
-        return cls([*(app for path in paths for app in load_apps(path)), *extra], file_lookup=file_lookup)
+        apps = [*(app for path in paths for app in load_apps(path)), *extra]
+        return cls(apps, file_lookup=file_lookup, real_apps=real_apps)
 
     def get(self, app_id: str) -> AppSpec | None:
         return self._apps.get(app_id)
@@ -92,6 +102,13 @@ class AppBackend:
         """
         return events.app_parameters(self._lookup(app_id))
 
+    async def fetch_parameters(self, app_id: str) -> dict[str, Any]:
+        """`fetch_app` for any app: a real one's parameters come from its Dify."""
+        real = self.real.get(app_id)
+        if real is not None:
+            return await self.real.parameters(real)
+        return self.fetch_app(app_id)
+
     async def invoke(self, request: Mapping[str, Any]) -> AsyncIterator[Event]:
         """Run one app call (the SDK's request dict) and yield what Dify sends back.
 
@@ -99,7 +116,14 @@ class AppBackend:
         response, after the whole script (delays included) has run. Raises AppCallError
         with an HTTP status before the first yield for request errors (and, in blocking
         mode, for a failed run), and with status None for an injected stream failure.
+        A real app's call goes to its Dify instead.
         """
+        real = self.real.get(request.get("app_id"))
+        if real is not None:
+            async with aclosing(self.real.invoke(real, request)) as answer:
+                async for event in answer:
+                    yield event
+            return
         run, streaming = self._start(request)
         async with aclosing(_with_faults(run)) as stream:
             if streaming:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dify_plugin_devkit._errors import DevkitError
@@ -24,13 +25,21 @@ class AppCallError(DevkitError):
     code: str
 
     def __init__(
-        self, message: str, status: int | None = 400, code: str = "invalid_param", body: dict[str, Any] | None = None
+        self,
+        message: str,
+        status: int | None = 400,
+        code: str = "invalid_param",
+        body: dict[str, Any] | None = None,
+        *,
+        body_text: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self._body = body if body is not None else {"code": code, "message": message, "status": status}
+        # the error body exactly as a real Dify sent it (apps reached through the Service API)
+        self.body_text = body_text
 
     @classmethod
     def invalid_param(cls, message: str) -> AppCallError:
@@ -56,5 +65,25 @@ class AppCallError(DevkitError):
         """Dify's API error JSON (key order as Dify writes it)."""
         return dict(self._body)
 
+    def response_text(self) -> str:
+        """The error body as Dify's API sends it: the real one when there is one, else the
+        JSON as flask-restx writes it (`json.dumps` plus a newline)."""
+        return self.body_text if self.body_text is not None else json.dumps(self._body) + "\n"
+
     def __repr__(self) -> str:
         return f"AppCallError({self.message!r}, status={self.status!r}, code={self.code!r})"
+
+
+class AppUnreachableError(AppCallError):
+    """No answer of Dify's API to quote: the connection failed before the stream began
+    (`invoke app failed: <reason>`) or broke during it (`read app failed: <reason>`).
+
+    `reason` is worded as the daemon's Go HTTP client words it (`Post "<url>": dial tcp
+    <addr>: connect: connection refused`, `unexpected EOF`), because that is the text a
+    plugin sees inside Dify when Dify's API cannot be reached.
+    """
+
+    def __init__(self, reason: str, *, mid_stream: bool) -> None:
+        super().__init__(reason, status=None, code="unreachable", body={})
+        self.reason = reason
+        self.mid_stream = mid_stream
