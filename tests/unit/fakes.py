@@ -59,15 +59,50 @@ class FakeAppInterface:
             self.closed = True
 
 
+@dataclass
+class FakeStorage:
+    """`session.storage` as the daemon answers it: `get` of a missing key fails (it does
+    not return None), and every failure is a bare Exception. `error` makes every call
+    fail with that text (a full quota, a daemon down); `calls` records (operation, key)."""
+
+    values: dict[str, bytes] = field(default_factory=dict)
+    error: str | None = None
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def _call(self, operation: str, key: str) -> None:
+        self.calls.append((operation, key))
+        if self.error is not None:
+            raise Exception(self.error)  # a bare Exception: what the SDK raises
+
+    def get(self, key: str) -> bytes:
+        self._call("get", key)
+        if key not in self.values:
+            raise Exception("load data failed, please check if the key is correct or you have not set it")
+        return self.values[key]
+
+    def set(self, key: str, val: bytes) -> None:
+        self._call("set", key)
+        self.values[key] = val
+
+    def exist(self, key: str) -> bool:
+        self._call("exist", key)
+        return key in self.values
+
+    def delete(self, key: str) -> None:
+        self._call("del", key)
+        self.values.pop(key, None)
+
+
 def fake_session(
     chat: FakeAppInterface | None = None,
     workflow: FakeAppInterface | None = None,
     completion: FakeAppInterface | None = None,
+    storage: FakeStorage | None = None,
 ) -> Session:
-    """A session whose `app.chat/workflow/completion` are the given fakes (fresh ones by default)."""
+    """A session whose `app.chat/workflow/completion` and `storage` are the given fakes (fresh ones by default)."""
     app = SimpleNamespace(
         chat=chat or FakeAppInterface(),
         workflow=workflow or FakeAppInterface(),
         completion=completion or FakeAppInterface(),
     )
-    return cast("Session", SimpleNamespace(app=app))
+    return cast("Session", SimpleNamespace(app=app, storage=storage or FakeStorage()))

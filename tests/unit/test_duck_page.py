@@ -25,7 +25,8 @@ def page(events: list[dict[str, Any]], error: AppFailed | None = None, key: str 
 def test_the_apps_answer_and_the_question_are_shown_as_text() -> None:
     html = "".join(duck_page.answer_page(NONCE, HOSTILE, iter([{"event": "message", "answer": HOSTILE}]), 5, None))
     assert "<img" not in html
-    assert html.count("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;") == 2
+    # the question, the streamed plain answer, and its rendered Markdown
+    assert html.count("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;") == 3
 
 
 def test_the_follow_up_form_carries_the_conversation_and_the_key() -> None:
@@ -70,7 +71,10 @@ def test_an_app_error_event_is_escaped_in_the_error_block() -> None:
 def test_a_replaced_answer_is_escaped() -> None:
     html = page([{"event": "message", "answer": "draft"}, {"event": "message_replace", "answer": HOSTILE}])
     assert "<img" not in html
-    assert '<div class="answer">&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;</div>' in html
+    assert (
+        '<div class="rendered" id="rendered"><p class="note">The app replaced its answer with:</p>'
+        "<p>&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;</p>\n</div>"
+    ) in html
 
 
 def test_the_conversation_id_is_escaped_in_the_follow_up_form() -> None:
