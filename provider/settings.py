@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from provider.cors import ALLOWED_ORIGINS, NO_ORIGIN, AllowedOrigins, parse_allowed_origins
 from provider.errors import AppNotConfigured
 from provider.limits import DEFAULT_KEEPALIVE_SECONDS, KEEPALIVE_RANGE
 
@@ -31,17 +32,20 @@ class EndpointSettings:
     `api_key`: the key callers must send, or None when the owner left it empty (anyone
     with the URL may call). `keepalive_seconds`: how long a stream may stay silent
     before a keep-alive goes out. `apps`: the app id chosen in each app-selector
-    setting that holds one; ask for one with `app_id(setting)`.
+    setting that holds one; ask for one with `app_id(setting)`. `allowed_origins`: the
+    web origins whose pages may read the responses (CORS; see provider.cors).
     """
 
     # repr=False: a settings object that ends up in a log line must not carry the key.
     api_key: str | None = field(default=None, repr=False)
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
     apps: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    allowed_origins: AllowedOrigins = NO_ORIGIN
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any]) -> EndpointSettings:
-        """Read Dify's settings mapping; AppNotConfigured if `keepalive_seconds` is invalid.
+        """Read Dify's settings mapping; AppNotConfigured if `keepalive_seconds` or
+        `allowed_origins` is invalid.
 
         App settings are checked only when an endpoint asks for one (`app_id`): each
         route needs its own app, and an instance may leave the others empty.
@@ -53,6 +57,7 @@ class EndpointSettings:
             apps=MappingProxyType(
                 {name: app_id for name, value in settings.items() if (app_id := _app_id(value)) is not None}
             ),
+            allowed_origins=parse_allowed_origins(settings.get(ALLOWED_ORIGINS)),
         )
 
     def app_id(self, setting: str) -> str:
