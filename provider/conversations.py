@@ -141,25 +141,28 @@ def bounded(turns: Sequence[Turn]) -> list[Turn]:
 
 
 def _cut(turn: Turn) -> Turn:
-    """`turn` cut to fit MAX_BYTES alone (JSON escaping can make text longer than it
-    looks, so cut, measure and cut again)."""
+    """`turn` cut to fit MAX_BYTES alone: its answer, then if need be its question, cut to
+    the longest prefix that fits (found by bisection: JSON escaping makes some text up to
+    six times longer than it looks, so the size cannot be computed from the length)."""
     for name in ("answer", "query"):
-        while len(encode([turn])) > MAX_BYTES:
-            text: str = getattr(turn, name)
-            if not text:
-                break
-            over = len(encode([turn])) - MAX_BYTES
-            keep = max(0, len(text.encode("utf-8")) - over - len(CUT_MARK.encode("utf-8")) - 16)
-            shorter = text.encode("utf-8")[:keep].decode("utf-8", errors="ignore")
-            shorter = shorter + CUT_MARK if shorter else ""
-            if len(shorter) >= len(text):
-                shorter = ""
-            turn = Turn(
-                query=shorter if name == "query" else turn.query,
-                answer=shorter if name == "answer" else turn.answer,
-                files=turn.files,
-            )
+        if len(encode([turn])) <= MAX_BYTES:
+            break
+        text: str = getattr(turn, name)
+        low, high = 0, len(text)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if len(encode([_with(turn, name, text[:middle] + CUT_MARK)])) <= MAX_BYTES:
+                low = middle
+            else:
+                high = middle - 1
+        turn = _with(turn, name, text[:low] + CUT_MARK if low else "")
     return turn
+
+
+def _with(turn: Turn, name: str, text: str) -> Turn:
+    if name == "answer":
+        return Turn(query=turn.query, answer=text, files=turn.files)
+    return Turn(query=text, answer=turn.answer, files=turn.files)
 
 
 @dataclass
