@@ -24,7 +24,7 @@ visitor. Only the text changes with the language: error `code`s never do.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final, Literal
 
 from werkzeug import Request
@@ -78,6 +78,14 @@ class Catalog:
 
     def __contains__(self, message_id: object) -> bool:
         return message_id in self._messages
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._messages)
+
+    def templates(self, lang: Language) -> dict[str, str]:
+        """Every message of `lang` unformatted (`{placeholders}` kept): what a page hands its
+        script, which fills them in itself."""
+        return {message_id: texts.get(lang, texts[DEFAULT]) for message_id, texts in self._messages.items()}
 
     def text(self, lang: Language, message_id: str, **params: object) -> str:
         """The message in `lang` (English if `lang` is not one of LANGUAGES) with `params` filled in."""
