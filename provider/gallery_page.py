@@ -12,6 +12,7 @@ is in English or Simplified Chinese (`TEXT`), after the visitor's Accept-Languag
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shlex
 from collections.abc import Sequence
@@ -230,6 +231,14 @@ def curl_lines(demo: Demo, base: str, with_key: bool) -> list[str]:
 
 # --- HTML ------------------------------------------------------------------------------
 
+_CODE = re.compile(r"`([^`<>]+)`")
+
+
+def _prose(text: str) -> str:
+    """Escaped text whose `backticked` words (setting names, JSON) show as code."""
+    return _CODE.sub(r"<code>\1</code>", escape(text))
+
+
 
 def _head(nonce: str, lang: i18n.Language, title: str) -> str:
     return (
@@ -293,17 +302,17 @@ def _section(demo: Demo, t: Any, base: str, key_required: bool, key: str | None)
     out = [
         f'<section class="card" id="{route}" aria-labelledby="{route}-heading">',
         f'<h2 id="{route}-heading">{escape(t(f"{route}_title"))}</h2>',
-        f"<p>{escape(t(f'{route}_about'))}</p>",
+        f"<p>{_prose(t(f'{route}_about'))}</p>",
         f'<p class="url"><span>{escape(t("url"))}</span> <code>{escape(url)}</code></p>',
     ]
     if demo.state == "unset":
-        out.append(f'<p class="unset" role="status">{escape(t("unset", setting=demo.setting))}</p></section>')
+        out.append(f'<p class="unset" role="status">{_prose(t("unset", setting=demo.setting))}</p></section>')
         return "".join(out)
     if demo.state == "failed" and demo.failure is not None:
         code = demo.failure.code
         reason = t(code, setting=demo.setting) if code in TEXT else demo.failure.message
         message = t("unavailable", message=reason, code=code)
-        out.append(f'<p class="unset" role="status">{escape(message)}</p></section>')
+        out.append(f'<p class="unset" role="status">{_prose(message)}</p></section>')
         return "".join(out)
     lines = "\n".join(curl_lines(demo, base, key_required))
     out.append(
