@@ -64,5 +64,6 @@ class DuckEndpoint(Endpoint):
             earlier=earlier,
             history_loaded=loaded,
             remember=remember,
+            file_origin=conversations.public_origin(r.headers.get("Dify-Hook-Url")),
         )
         return http.html_stream(page, headers)

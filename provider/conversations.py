@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
 from provider.log import plugin_logger
 
@@ -75,9 +76,28 @@ class Turn:
     files: tuple[File, ...] = field(default_factory=tuple)
 
 
-def safe_file(event: dict[str, Any]) -> File | None:
-    """The file of a `message_file` event, or None when its URL is not a plain http(s) URL."""
+def public_origin(hook_url: str | None) -> str | None:
+    """`scheme://host` of the `Dify-Hook-Url` header the daemon sends (the URL the visitor
+    called), or None when it is not an http(s) URL."""
+    try:
+        parts = urlsplit(hook_url or "")
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def safe_file(event: dict[str, Any], origin: str | None = None) -> File | None:
+    """The file of a `message_file` event, or None when its URL is not a plain http(s) URL.
+
+    Dify signs its own files with the `FILES_URL` it was configured with; left empty (the
+    docker default), the URL is a path (`/files/tools/<id>.png?...`) on Dify's own host.
+    Such a path is resolved against `origin`, the host the visitor reached this endpoint
+    on: in the usual set-up one gateway serves both Dify's API and the endpoints."""
     url, kind = event.get("url"), event.get("type")
+    if isinstance(url, str) and origin and url.startswith("/") and not url.startswith(("//", "/\\")):
+        url = origin + url
     if not isinstance(url, str) or len(url) > MAX_URL_CHARS or not url.lower().startswith(("https://", "http://")):
         return None
     if any(ch.isspace() or ord(ch) < 32 for ch in url):

@@ -255,11 +255,13 @@ def answer_page(
     earlier: Sequence[Turn] = (),
     history_loaded: bool = True,
     remember: Remember | None = None,
+    file_origin: str | None = None,
 ) -> Iterator[str]:
     """The page head and the earlier turns at once, then each answer delta as it
     arrives, then the rendered answer and the app's files, then a follow-up form
     carrying the conversation id. App failures end in a visible error block and a
-    properly closed page (the partial answer stays plain text and is not remembered)."""
+    properly closed page (the partial answer stays plain text and is not remembered).
+    `file_origin` resolves the app's file URLs that are paths (see conversations.safe_file)."""
     t = TEXT.bind(lang)
     yield (
         _head(nonce, lang)
@@ -288,7 +290,7 @@ def answer_page(
             elif kind == "message_replace":
                 replaced = str(event.get("answer", ""))
             elif kind == "message_file":
-                found = safe_file(event)
+                found = safe_file(event, file_origin)
                 if found is not None and len(files) < MAX_FILES:
                     files.append(found)
             elif kind == "error":

@@ -170,3 +170,34 @@ def test_a_storage_failure_on_write_is_logged_not_raised(caplog: pytest.LogCaptu
     with caplog.at_level(logging.WARNING, logger="provider.conversations"):
         assert not ConversationStore(storage, APP).save(CONVERSATION, turns(1))
     assert "allocated size is greater" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("hook_url", "origin"),
+    [
+        ("https://dify.example/e/abc/duck", "https://dify.example"),
+        ("http://127.0.0.1:5002/e/abc/duck", "http://127.0.0.1:5002"),
+        ("javascript:alert(1)//x", None),
+        ("/e/abc/duck", None),
+        ("", None),
+        (None, None),
+        ("http://[::1", None),
+    ],
+)
+def test_the_public_origin_comes_from_an_http_hook_url_only(hook_url: str | None, origin: str | None) -> None:
+    assert conversations.public_origin(hook_url) == origin
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved"),
+    [
+        ("/files/tools/abc.png?sign=x", "https://dify.example/files/tools/abc.png?sign=x"),
+        ("https://cdn.example/a.png", "https://cdn.example/a.png"),
+        ("//evil.example/a.png", None),
+        ("/\\evil.example/a.png", None),
+        ("files/relative.png", None),
+    ],
+)
+def test_a_dify_file_path_is_resolved_against_the_public_origin(url: str, resolved: str | None) -> None:
+    found = conversations.safe_file({"type": "image", "url": url}, "https://dify.example")
+    assert (found.url if found else None) == resolved

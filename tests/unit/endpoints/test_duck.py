@@ -360,3 +360,13 @@ def test_error_pages_follow_accept_language_with_the_same_status(
     assert english not in body(chinese_page)
     assert chinese in body(chinese_page)
     assert '<html lang="zh-Hans">' in body(chinese_page)
+
+
+def test_a_file_path_from_dify_is_served_from_the_host_the_visitor_used() -> None:
+    """Dify without FILES_URL signs its files as paths on its own host."""
+    file = {"event": "message_file", "type": "image", "url": "/files/tools/f.png?timestamp=1&sign=s"}
+    r = request(
+        "GET", "/duck", query_string={"query": "Hi"}, headers={"Dify-Hook-Url": "https://dify.example/e/h1/duck"}
+    )
+    page = body(invoke(r, SETTINGS, answered("here", CONVERSATION, file)))
+    assert '<img src="https://dify.example/files/tools/f.png?timestamp=1&amp;sign=s"' in page
