@@ -63,26 +63,34 @@ class Example:
     method: str
     path: str
     example: str  # a query string ("?q=1") for GET, a JSON body otherwise
+    headers: tuple[tuple[str, str], ...] = ()  # the instance's `example_headers`
 
     def send(self, base_url: str, client: httpx.Client) -> httpx.Response:
         """Send it exactly as the printed curl line does."""
         url = f"{base_url}/e/{self.hook_id}{self.path}"
         if self.method == "GET":
-            return client.get(url + self.example)
-        headers = {"Content-Type": "application/json"}
+            return client.get(url + self.example, headers=dict(self.headers))
+        headers = {**dict(self.headers), "Content-Type": "application/json"}
         return client.request(self.method, url, content=self.example or "{}", headers=headers)
 
 
-def dev_examples() -> list[Example]:
+def dev_examples(every_instance: bool = False) -> list[Example]:
     """The example request of every route on the first endpoint instance of
-    dev/devkit.yaml (its own examples first, then the file's)."""
+    dev/devkit.yaml (its own examples first, then the file's), or on every instance.
+    Routes `make dev` does not print are left out: OPTIONS (browsers' CORS preflights)
+    and routes whose example is null (not set up on that instance)."""
     config = read_yaml(DEV_CONFIG)
-    first = config["endpoints"][0]
-    shared, own = config.get("examples") or {}, first.get("examples") or {}
-    return [
-        Example(first["hook_id"], method, path, own.get(f"{method} {path}", shared.get(f"{method} {path}", "")))
-        for method, path in routes()
-    ]
+    shared = config.get("examples") or {}
+    found = []
+    for instance in config["endpoints"] if every_instance else config["endpoints"][:1]:
+        own = instance.get("examples") or {}
+        headers = tuple((instance.get("example_headers") or {}).items())
+        for method, path in routes():
+            name = f"{method} {path}"
+            example = own[name] if name in own else shared.get(name, "")
+            if method != "OPTIONS" and example is not None:
+                found.append(Example(instance["hook_id"], method, path, example, headers))
+    return found
 
 
 @pytest.fixture
