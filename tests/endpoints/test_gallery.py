@@ -31,7 +31,7 @@ def test_the_page_says_what_the_endpoint_is_and_demos_every_route(gallery: Runni
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["cache-control"] == "no-store"
-    assert "Endpoint Gallery plugin for Dify" in page.text
+    assert "This is an endpoint of the “Endpoint Gallery” plugin for Dify" in page.text  # its label, from the manifest
     for route in ("duck", "workflow", "completion"):
         assert f'<section class="card" id="{route}"' in page.text
     assert '<form method="get" action="duck" class="duck-form"' in page.text

@@ -1,9 +1,9 @@
 # ruff: noqa: RUF001 - the Chinese texts use full-width punctuation on purpose
-"""The gallery page (`GET /`): what this endpoint is, its routes' public URLs with
+"""The index page (`GET /`): what this endpoint is, its routes' public URLs with
 copyable curl lines, and a live demo of each route.
 
 Server side this only renders HTML; the demos run in the browser (the script in
-provider.gallery_assets), which submits the forms with `fetch` and reads the stream.
+provider.index_assets), which submits the forms with `fetch` and reads the stream.
 Everything from the app (labels, options, defaults) or the request (the hook URL) is
 HTML-escaped here; the script builds its DOM with `textContent` only. The page's text
 is in English or Simplified Chinese (`TEXT`), after the visitor's Accept-Language.
@@ -18,22 +18,24 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import yaml  # PyYAML: a dependency of dify_plugin, so always installed with the plugin
 from werkzeug import Request
 
-from provider import gallery_assets, i18n
+from provider import i18n, index_assets
 from provider.app_form import FormField, example_inputs
 from provider.errors import AppFailed, EndpointError, Unauthorized
+from provider.http import PLUGIN_ROOT
 
 TEXT: Final = i18n.Catalog(
     {
-        "title": {"en_US": "Endpoint Gallery", "zh_Hans": "Endpoint Gallery 端点展示"},
         "intro": {
-            "en_US": "This is an endpoint of the Endpoint Gallery plugin for Dify: three HTTP routes that call "
+            "en_US": "This is an endpoint of the “{plugin}” plugin for Dify: three HTTP routes that call "
             "the apps chosen in its settings and stream their answers. Its address is {base}/",
-            "zh_Hans": "这是 Dify 插件 Endpoint Gallery 的一个端点：三个 HTTP 路由，"
+            "zh_Hans": "这是 Dify 插件“{plugin}”的一个端点：三个 HTTP 路由，"
             "调用其设置中选定的应用并流式返回回答。端点地址为 {base}/",
         },
         "key_heading": {"en_US": "API key", "zh_Hans": "API 密钥"},
@@ -43,8 +45,8 @@ TEXT: Final = i18n.Catalog(
             "zh_Hans": "演示会以 Authorization: Bearer 发送它。本页面不会保存它。",
         },
         "key_needed": {
-            "en_US": "This endpoint needs its API key. Enter it to open the gallery.",
-            "zh_Hans": "此端点需要 API 密钥。输入后即可打开展示页面。",
+            "en_US": "This endpoint needs its API key. Enter it to open this page.",
+            "zh_Hans": "此端点需要 API 密钥。输入后即可打开本页面。",
         },
         "key_wrong": {
             "en_US": "That API key is wrong. Enter the key set in the endpoint's settings.",
@@ -118,6 +120,24 @@ TEXT: Final = i18n.Catalog(
         "outputs": {"en_US": "Outputs", "zh_Hans": "输出"},
     }
 )
+
+
+def plugin_labels(manifest: Path) -> dict[str, str]:
+    """The plugin's `label` per language from its manifest: the page's title. Read from
+    the manifest so this module stays the same in a copy of the plugin; an unreadable
+    one gives the plugin's generic name."""
+    try:
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        data = None
+    label = data.get("label") if isinstance(data, dict) else None
+    labels = {k: v for k, v in label.items() if isinstance(v, str) and v} if isinstance(label, dict) else {}
+    fallback = labels.get(i18n.DEFAULT, "Dify plugin")
+    return {lang: labels.get(lang, fallback) for lang in i18n.LANGUAGES}
+
+
+#: Read once, when the plugin loads the page's endpoint.
+PLUGIN_LABELS: Final = plugin_labels(PLUGIN_ROOT / "manifest.yaml")
 
 #: Strings the script shows (handed to it as JSON in the page, in the page's language).
 SCRIPT_TEXT: Final = i18n.Catalog(
@@ -239,12 +259,11 @@ def _prose(text: str) -> str:
     return _CODE.sub(r"<code>\1</code>", escape(text))
 
 
-
 def _head(nonce: str, lang: i18n.Language, title: str) -> str:
     return (
         f'<!doctype html><html lang="{i18n.HTML_LANG[lang]}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>{escape(title)}</title><style nonce="{nonce}">{gallery_assets.STYLE}</style></head><body><main>'
+        f'<title>{escape(title)}</title><style nonce="{nonce}">{index_assets.STYLE}</style></head><body><main>'
     )
 
 
@@ -252,9 +271,9 @@ _TAIL = "</main></body></html>\n"
 
 
 def error_page(nonce: str, lang: i18n.Language, error: EndpointError) -> str:
-    """The gallery refused: an API key to ask for, or settings the owner must fix."""
+    """The page refused: an API key to ask for, or settings the owner must fix."""
     t = TEXT.bind(lang)
-    body = f"<h1>{escape(t('title'))}</h1>"
+    body = f"<h1>{escape(PLUGIN_LABELS[lang])}</h1>"
     if isinstance(error, Unauthorized):
         message = t("key_wrong") if error.code == "invalid_api_key" else t("key_needed")
         body += (
@@ -267,18 +286,18 @@ def error_page(nonce: str, lang: i18n.Language, error: EndpointError) -> str:
     else:
         body += f'<div class="error" role="alert"><p>{escape(t("settings_error"))}</p>'
         body += f'<p lang="en">{escape(error.message)} ({escape(error.code)})</p></div>'
-    return _head(nonce, lang, t("title")) + body + _TAIL
+    return _head(nonce, lang, PLUGIN_LABELS[lang]) + body + _TAIL
 
 
 def page(
     nonce: str, lang: i18n.Language, base: str, demos: Sequence[Demo], *, key_required: bool, key: str | None
 ) -> str:
-    """The whole gallery page."""
+    """The whole page."""
     t = TEXT.bind(lang)
     parts = [
-        _head(nonce, lang, t("title")),
-        f"<h1>{escape(t('title'))}</h1>",
-        f'<p class="intro">{escape(t("intro", base=base))}</p>',
+        _head(nonce, lang, PLUGIN_LABELS[lang]),
+        f"<h1>{escape(PLUGIN_LABELS[lang])}</h1>",
+        f'<p class="intro">{escape(t("intro", base=base, plugin=PLUGIN_LABELS[lang]))}</p>',
         f'<noscript><p class="note">{escape(t("noscript"))}</p></noscript>',
     ]
     if key_required:
@@ -290,8 +309,8 @@ def page(
         )
     parts.extend(_section(demo, t, base, key_required, key) for demo in demos)
     data = json.dumps(SCRIPT_TEXT.templates(lang), ensure_ascii=False).replace("<", "\\u003c")
-    parts.append(f'<script type="application/json" id="gallery-text">{data}</script>')
-    parts.append(f'<script nonce="{nonce}">{gallery_assets.SCRIPT}</script>')
+    parts.append(f'<script type="application/json" id="page-text">{data}</script>')
+    parts.append(f'<script nonce="{nonce}">{index_assets.SCRIPT}</script>')
     parts.append(_TAIL)
     return "".join(parts)
 

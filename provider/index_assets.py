@@ -1,4 +1,4 @@
-"""The gallery page's inline style and script (sent with the page's CSP nonce; the page
+"""The index page's inline style and script (sent with the page's CSP nonce; the page
 loads nothing else, so it works on a Dify without internet access).
 
 The script runs the workflow and completion demos: it sends the form as JSON (or as
@@ -48,7 +48,7 @@ margin-top:.75rem}
 SCRIPT: Final = r"""
 (() => {
   "use strict";
-  const TEXT = JSON.parse(document.getElementById("gallery-text").textContent);
+  const TEXT = JSON.parse(document.getElementById("page-text").textContent);
   const fmt = (name, params = {}) =>
     TEXT[name].replace(/\{(\w+)\}/g, (all, key) => (key in params ? String(params[key]) : all));
   const keyField = document.getElementById("api-key");

@@ -1,4 +1,4 @@
-"""provider.gallery_page and provider.app_form: the gallery's HTML, URLs and curl lines,
+"""provider.index_page and provider.app_form: the gallery's HTML, URLs and curl lines,
 and the app's input form read from fetch_app's parameters (no plugin process needed)."""
 
 from __future__ import annotations
@@ -6,16 +6,17 @@ from __future__ import annotations
 import html
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug import Request
 from werkzeug.test import EnvironBuilder
 
-from provider import app_form, gallery_page
+from provider import app_form, index_page
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
-from provider.gallery_page import Demo
+from provider.index_page import Demo
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -38,13 +39,13 @@ def request(path: str = "/", headers: list[tuple[str, str]] | None = None) -> Re
     ],
 )
 def test_public_base_is_the_hook_url_without_the_route(hook_url: str, path: str, base: str) -> None:
-    assert gallery_page.public_base(request(path, [("Dify-Hook-Url", hook_url)])) == base
+    assert index_page.public_base(request(path, [("Dify-Hook-Url", hook_url)])) == base
 
 
 @pytest.mark.parametrize("hook_url", ["", "javascript:alert(1)//", "/e/abc/", "https://"])
 def test_public_base_without_a_usable_hook_url_falls_back_to_host_and_hook_id(hook_url: str) -> None:
     r = request("/", [("Dify-Hook-Url", hook_url), ("Dify-Hook-Id", "abc")])
-    assert gallery_page.public_base(r) == "http://10.0.0.5:5002/e/abc"
+    assert index_page.public_base(r) == "http://10.0.0.5:5002/e/abc"
 
 
 # --- the app's form -----------------------------------------------------------------
@@ -166,7 +167,7 @@ def test_fetch_form_failures_name_the_setting_and_never_the_sdk_text(text: str, 
 
 def test_curl_lines_carry_the_example_inputs_shell_quoted() -> None:
     fields = (FormField("text-input", "topic", "Topic", required=True, default='it\'s "x" $HOME'),)
-    (post, get) = gallery_page.curl_lines(
+    (post, get) = index_page.curl_lines(
         Demo("workflow", "workflow_app", "ready", fields), "https://d.example/e/a", False
     )
     argv = shlex.split(post)
@@ -176,14 +177,14 @@ def test_curl_lines_carry_the_example_inputs_shell_quoted() -> None:
 
 
 def test_curl_lines_with_a_key_send_the_bearer_header_from_the_environment() -> None:
-    lines = gallery_page.curl_lines(Demo("duck", "chat_app", "ready"), "https://d.example/e/a", True)
+    lines = index_page.curl_lines(Demo("duck", "chat_app", "ready"), "https://d.example/e/a", True)
     assert all('-H "Authorization: Bearer $API_KEY"' in line for line in lines)
     assert "query=Hello%20duck" in lines[0]
 
 
 def test_a_required_file_makes_the_example_multipart() -> None:
     fields = (FormField("file", "doc", "Doc", required=True), FormField("text-input", "t", "T", required=True))
-    (line,) = gallery_page.curl_lines(Demo("workflow", "workflow_app", "ready", fields), "https://d.example/e/a", False)
+    (line,) = index_page.curl_lines(Demo("workflow", "workflow_app", "ready", fields), "https://d.example/e/a", False)
     assert shlex.split(line)[-4:] == ["-F", 'inputs={"t": "T"}', "-F", "doc=@doc.txt"]
 
 
@@ -191,7 +192,7 @@ def test_a_required_file_makes_the_example_multipart() -> None:
 
 
 def render(demos: list[Demo], lang: Any = "en_US", key_required: bool = False, key: str | None = None) -> str:
-    return gallery_page.page("NONCE", lang, "https://d.example/e/a", demos, key_required=key_required, key=key)
+    return index_page.page("NONCE", lang, "https://d.example/e/a", demos, key_required=key_required, key=key)
 
 
 FORM = (
@@ -250,7 +251,7 @@ def test_every_script_and_style_carries_the_nonce_and_nothing_loads_from_elsewhe
     assert "<link" not in page
     assert "innerHTML" not in page
     assert "insertAdjacentHTML" not in page
-    csp = gallery_page.page_headers("NONCE", "en_US")["Content-Security-Policy"]
+    csp = index_page.page_headers("NONCE", "en_US")["Content-Security-Policy"]
     assert "script-src 'nonce-NONCE'" in csp
     assert "default-src 'none'" in csp
     assert "connect-src 'self'" in csp
@@ -258,7 +259,7 @@ def test_every_script_and_style_carries_the_nonce_and_nothing_loads_from_elsewhe
 
 def test_the_script_texts_cannot_close_the_script_element() -> None:
     page = render([])
-    data = page.split('id="gallery-text">', 1)[1].split("</script>", 1)[0]
+    data = page.split('id="page-text">', 1)[1].split("</script>", 1)[0]
     assert "<" not in data
 
 
@@ -277,12 +278,12 @@ def test_the_page_speaks_simplified_chinese_when_asked() -> None:
     assert '<html lang="zh-Hans">' in page
     assert "未配置" in page
     assert "运行中" in page  # the script's texts too
-    assert gallery_page.page_headers("N", "zh_Hans")["Content-Language"] == "zh-Hans"
+    assert index_page.page_headers("N", "zh_Hans")["Content-Language"] == "zh-Hans"
 
 
 @pytest.mark.parametrize(("code", "text"), [("missing_api_key", "needs its API key"), ("invalid_api_key", "is wrong")])
 def test_the_key_error_page_asks_for_the_key(code: str, text: str) -> None:
-    page = gallery_page.error_page("N", "en_US", Unauthorized("m", code=code))
+    page = index_page.error_page("N", "en_US", Unauthorized("m", code=code))
     assert text in page
     assert '<input type="password" id="key" name="key"' in page
     assert '<label for="key">' in page
@@ -291,6 +292,19 @@ def test_the_key_error_page_asks_for_the_key(code: str, text: str) -> None:
 def test_the_settings_error_page_names_the_setting_in_every_language() -> None:
     error = AppNotConfigured("The endpoint's `keepalive_seconds` setting must be a number.")
     for lang in ("en_US", "zh_Hans"):
-        page = gallery_page.error_page("N", lang, error)  # type: ignore[arg-type]
+        page = index_page.error_page("N", lang, error)  # type: ignore[arg-type]
         assert "keepalive_seconds" in page
         assert "(app_not_configured)" in page
+
+
+def test_the_title_is_the_plugins_label_from_its_manifest(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
+    assert index_page.plugin_labels(manifest) == {"en_US": "My plugin", "zh_Hans": "我的插件"}
+    manifest.write_text("label: {en_US: Only English}\n", encoding="utf-8")
+    assert index_page.plugin_labels(manifest) == {"en_US": "Only English", "zh_Hans": "Only English"}
+    for broken in ("label: [", "- a list", "label: {en_US: 3}"):
+        manifest.write_text(broken, encoding="utf-8")
+        assert index_page.plugin_labels(manifest) == {"en_US": "Dify plugin", "zh_Hans": "Dify plugin"}
+    assert index_page.plugin_labels(tmp_path / "missing.yaml")["en_US"] == "Dify plugin"
+    assert index_page.PLUGIN_LABELS["en_US"] == "Endpoint Gallery"  # this plugin's
