@@ -17,6 +17,7 @@ REQUESTS = [
     ("POST", "/duck", {"data": {"query": "hi"}}),
     ("POST", "/workflow", {"json": {"inputs": []}}),  # a 400 error
     ("GET", "/duck", {"params": {"query": ""}}),  # Duck's error page
+    ("GET", "/", {}),  # the gallery page
 ]
 
 
