@@ -150,6 +150,7 @@ SCRIPT: Final = r"""
         if (!nodes) return;
         const li = document.createElement("li");
         li.dataset.status = "running";
+        li.dataset.nodeId = String(d.node_id || "");
         const state = span("state", fmt("node_running"));
         const elapsed = span("elapsed", "");
         li.append(span("title", String(d.title || d.node_id || "")), " ",

@@ -17,6 +17,7 @@ from provider import app_form, index_page
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
 from provider.index_page import Demo
+from tests.conftest import manifest as manifest_of_this_plugin
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -307,4 +308,4 @@ def test_the_title_is_the_plugins_label_from_its_manifest(tmp_path: Path) -> Non
         manifest.write_text(broken, encoding="utf-8")
         assert index_page.plugin_labels(manifest) == {"en_US": "Dify plugin", "zh_Hans": "Dify plugin"}
     assert index_page.plugin_labels(tmp_path / "missing.yaml")["en_US"] == "Dify plugin"
-    assert index_page.PLUGIN_LABELS["en_US"] == "Endpoint Gallery"  # this plugin's
+    assert index_page.PLUGIN_LABELS["en_US"] == manifest_of_this_plugin()["label"]["en_US"]
