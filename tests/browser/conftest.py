@@ -120,8 +120,13 @@ class Watched:
         self.page.on("dialog", self._dialog)
 
     def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.console_errors.append(message.text)
+        if message.type != "error":
+            return
+        source = message.location.get("url", "")
+        # Chromium asks for /favicon.ico by itself; the devkit (like many servers) has none
+        if source.endswith("/favicon.ico"):
+            return
+        self.console_errors.append(f"{message.text} ({source})" if source else message.text)
 
     def _dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
