@@ -158,7 +158,7 @@ SCRIPT_TEXT: Final = i18n.Catalog(
     }
 )
 
-#: The three routes: (path, app-selector setting, chat or runner demo)
+#: The routes the page presents, in page order: (route, the app-selector setting of its app)
 ROUTES: Final[tuple[tuple[str, str], ...]] = (
     ("duck", "chat_app"),
     ("workflow", "workflow_app"),
