@@ -66,6 +66,8 @@ NAVIGATION_TIMEOUT_MS = 20_000
 #: Desktop and phone widths of the screenshots and layout checks.
 DESKTOP = ViewportSize(width=1280, height=900)
 PHONE = ViewportSize(width=360, height=740)
+#: The API key of the `locked` endpoint instance.
+LOCKED_KEY = "browser-s3cret"
 #: Where screenshots go (gitignored, and kept out of the package by .difyignore).
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -236,6 +238,7 @@ def site(dify_devkit: DevkitFactory, other_origins: tuple[_OtherOrigin, _OtherOr
         "fails": {"workflow_app": "demo-workflow-fails", "completion_app": "demo-completion"},
         "breaks": {"workflow_app": "demo-workflow-breaks"},
         "unset": {},
+        "locked": {"completion_app": "browser-paced-completion", "api_key": LOCKED_KEY},
     }
     config = {"endpoints": [{"hook_id": h, "settings": s} for h, s in endpoints.items()], "apps": APPS}
     return Site(dify_devkit(config=config), allowed.origin, denied.origin)

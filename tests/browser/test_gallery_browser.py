@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Locator, Page
 
 from tests.browser.apps import FORM_WORKFLOW_VARIABLES
-from tests.browser.conftest import PHONE, PageFactory, Site, Watched, screenshot, scrolls_sideways
+from tests.browser.conftest import LOCKED_KEY, PHONE, PageFactory, Site, Watched, screenshot, scrolls_sideways
 
 #: The element each form type is, as (tag, type attribute).
 CONTROLS = {
@@ -196,4 +196,74 @@ def test_routes_without_an_app_are_shown_as_not_configured(site: Site, open_page
         assert p.locator(f"#{route} .unset").is_visible()
         assert p.locator(f"#{route} form").count() == 0
     assert not scrolls_sideways(p)
+    assert page.problems() == []
+
+
+def test_every_field_has_a_label_and_nothing_loads_from_elsewhere(site: Site, page: Watched) -> None:
+    p = page.page
+    requested: list[str] = []
+    p.on("request", lambda request: requested.append(request.url))
+    _open_gallery(p, site)
+    unlabelled = p.evaluate(
+        """() => [...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")]
+              .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+                              && !(el.tagName === "BUTTON" && el.textContent.trim()))
+              .map((el) => el.outerHTML)"""
+    )
+    assert unlabelled == []
+    own = site.url("b")
+    assert [url for url in requested if not url.startswith(own) and not url.endswith("/favicon.ico")] == []
+    assert page.problems() == []
+
+
+def test_the_keyboard_runs_a_demo(site: Site, page: Watched) -> None:
+    p = page.page
+    _open_gallery(p, site)
+    p.locator("#completion-form [data-var=name]").focus()
+    p.keyboard.type("Keys")
+    p.keyboard.press("Enter")  # a form's implicit submission
+    _part(p, "completion", "text").filter(has_text="COMPLETION_END").wait_for()
+    assert (_part(p, "completion", "text").text_content() or "").startswith("Dear Keys,")
+    assert page.problems() == []
+
+
+def test_an_endpoint_with_a_key_asks_for_it_and_the_demos_send_it_without_storing_it(site: Site, page: Watched) -> None:
+    p = page.page
+    response = p.goto(site.url("locked", "/"), wait_until="load")
+    assert response is not None
+    assert response.status == 401
+    p.locator("#key").fill(LOCKED_KEY)
+    with p.expect_navigation(wait_until="load"):
+        p.locator("#key").press("Enter")
+    assert p.locator("#api-key").input_value() == LOCKED_KEY
+    p.locator("#completion-form [data-var=name]").fill("Keyholder")
+    p.locator("#completion-form button[type=submit]").click()
+    _part(p, "completion", "text").filter(has_text="COMPLETION_END").wait_for()
+    assert _part(p, "completion", "error").is_hidden()
+    # the page keeps the key nowhere
+    stored = p.evaluate("() => [localStorage.length, sessionStorage.length, document.cookie]")
+    assert stored == [0, 0, ""]
+    assert p.context.cookies() == []
+    # a wrong key in the field: the demo shows the refusal in place
+    p.locator("#api-key").fill("not-the-key")
+    p.locator("#completion-form button[type=submit]").click()
+    error = _part(p, "completion", "error")
+    error.wait_for(state="visible")
+    assert "invalid_api_key" in (error.text_content() or "")
+    assert page.page_errors == []
+    assert page.dialogs == []
+
+
+def test_the_gallery_and_duck_follow_the_browsers_language(site: Site, open_page: PageFactory) -> None:
+    page = open_page(locale="zh-CN")
+    p = page.page
+    _open_gallery(p, site)
+    assert p.locator("html").get_attribute("lang") == "zh-Hans"
+    p.locator("#workflow-form [data-var=topic]").fill("池塘")
+    p.locator("#workflow-form button[type=submit]").click()
+    _part(p, "workflow", "outputs-box").wait_for(state="visible")
+    assert "完成" in (_part(p, "workflow", "status").text_content() or "")
+    p.goto(site.url("echo", "/duck?query=你好"), wait_until="load")
+    assert p.locator("html").get_attribute("lang") == "zh-Hans"
+    assert "Turn 1: 你好" in (p.locator("#rendered").text_content() or "")
     assert page.problems() == []
