@@ -14,6 +14,9 @@ from typing import Any
 #: while the app is still sending.
 TOKEN_DELAY = 0.06
 
+#: The same for the gallery's workflow and completion apps (shorter answers, ~1.5 s each).
+RUNNER_TOKEN_DELAY = 0.08
+
 #: A Markdown answer, streamed word by word (~48 words, so ~3 s): the first words must
 #: show long before the last one is sent.
 PACED_MARKDOWN = """Quack first words arrive early.
@@ -113,7 +116,7 @@ APPS: list[dict[str, Any]] = [
         "script": "workflow",
         "answer": FORM_WORKFLOW_ANSWER,
         "variables": FORM_WORKFLOW_VARIABLES,
-        "token_delay": TOKEN_DELAY,
+        "token_delay": RUNNER_TOKEN_DELAY,
     },
     {
         "id": "browser-paced-completion",
@@ -122,6 +125,6 @@ APPS: list[dict[str, Any]] = [
         "script": "completion",
         "answer": COMPLETION_ANSWER,
         "variables": [{"name": "name", "label": "Name", "type": "text-input", "required": True}],
-        "token_delay": TOKEN_DELAY,
+        "token_delay": RUNNER_TOKEN_DELAY,
     },
 ]

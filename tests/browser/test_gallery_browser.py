@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from playwright.sync_api import Locator, Page
@@ -78,13 +79,25 @@ def test_running_the_workflow_shows_node_progress_live_then_the_outputs(site: Si
     form.locator("[data-var=count]").fill("5")
     form.locator("button[type=submit]").click()
     nodes = _part(p, "workflow", "nodes").locator("li")
-    # while the LLM node streams its text: Start is done, the LLM node is running, no outputs yet
-    _part(p, "workflow", "nodes").locator('li[data-node-id="llm"][data-status="running"]').wait_for()
-    _part(p, "workflow", "text").filter(has_text="Summary of ponds").wait_for()
-    assert [li.get_attribute("data-node-id") for li in nodes.all()] == ["start", "llm"]
-    assert nodes.first.get_attribute("data-status") == "succeeded"
-    assert not _part(p, "workflow", "outputs-box").is_visible()
-    assert "…" in (_part(p, "workflow", "status").text_content() or "")  # "Running… 0.4 s"
+    # one look at the run (atomic, in the page) while the LLM node streams its text
+    live = p.wait_for_function(
+        """() => {
+             const box = document.getElementById("workflow-run");
+             const part = (name) => box.querySelector(`[data-part="${name}"]`);
+             const llm = part("nodes").querySelector('li[data-node-id="llm"]');
+             if (!llm || llm.dataset.status !== "running" || !part("text").textContent.includes("Summary of ponds")) {
+               return false;
+             }
+             return {
+               nodes: [...part("nodes").children].map((li) => [li.dataset.nodeId, li.dataset.status]),
+               outputsHidden: part("outputs-box").hidden,
+               status: part("status").textContent,
+             };
+           }"""
+    ).json_value()
+    # Start is done, the LLM node runs, the run goes on ("Running… 0.4 s"), no outputs yet
+    assert live == {"nodes": [["start", "succeeded"], ["llm", "running"]], "outputsHidden": True, "status": ANY}
+    assert "…" in live["status"]
     # then the run ends: every node succeeded with its time, the outputs as formatted JSON
     _part(p, "workflow", "outputs-box").wait_for(state="visible")
     assert [li.get_attribute("data-node-id") for li in nodes.all()] == ["start", "llm", "end"]
@@ -135,10 +148,17 @@ def test_the_completion_demo_streams(site: Site, page: Watched) -> None:
     form.locator("[data-var=name]").fill("Ada")
     form.locator("button[type=submit]").click()
     text = _part(p, "completion", "text")
-    text.filter(has_text="Dear Ada,").wait_for()
-    # the first words are there while the app is still sending the rest
-    assert "COMPLETION_END" not in (text.text_content() or "")
-    assert "…" in (_part(p, "completion", "status").text_content() or "")
+    # one look (atomic, in the page) as soon as the first words show
+    live = p.wait_for_function(
+        """() => {
+             const box = document.getElementById("completion-run");
+             const text = box.querySelector('[data-part="text"]').textContent;
+             return text.includes("Dear Ada,") && {text, status: box.querySelector('[data-part="status"]').textContent};
+           }"""
+    ).json_value()
+    # they were there while the app was still sending the rest
+    assert "COMPLETION_END" not in live["text"]
+    assert "…" in live["status"]
     text.filter(has_text="COMPLETION_END").wait_for()
     assert (text.text_content() or "").startswith("Dear Ada, thank you")
     assert _part(p, "completion", "error").is_hidden()
