@@ -9,7 +9,7 @@ their truth in a browser, so these tests load the pages in one.
 - Without that Chromium the tests FAIL, so that CI cannot pass by not testing. A laptop
   without it opts out explicitly with `SKIP_BROWSER_TESTS=1` (or points `CHROMIUM` at
   another Chromium/Chrome binary).
-- One browser for the whole session (a start costs about a second); a fresh context
+- One browser for all of them (a start costs about a second); a fresh context
   (cookies, storage, JavaScript switch, viewport) per test, so that tests cannot see
   each other. Every wait is bounded (Playwright's default timeouts, set below).
 """
@@ -93,9 +93,11 @@ def chromium_executable() -> Path:
     return chromium_path()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_executable: Path) -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for these tests, closed when they are done: while Playwright's
+    sync API is open it marks its asyncio loop as the thread's running loop, and every
+    later test that calls `asyncio.run()` (the devkit's own tests do) would fail."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS
