@@ -110,6 +110,9 @@ def test_hostile_answers_show_as_text_and_run_nothing(site: Site, open_page: Pag
     for piece in HOSTILE_PIECES:
         assert piece in shown, piece
     assert UNICODE in shown
+    # the plain block streamed before it holds the same pieces, as text too
+    streamed = _text(p, "#answer")
+    assert all(piece in streamed for piece in HOSTILE_PIECES)
     assert LONG_LINE in shown
     # nothing ran, nothing was injected, nothing broke out of the answer
     assert p.evaluate("window.__pwned") is None
