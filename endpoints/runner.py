@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dify_plugin import Endpoint
 from werkzeug import Request, Response
 
-from provider import apps, auth, files, http, parsing, streaming
+from provider import apps, auth, cors, files, http, parsing, streaming
 from provider.errors import EndpointError
 from provider.settings import EndpointSettings
 
@@ -21,6 +21,7 @@ APPS: dict[str, tuple[apps.AppKind, str]] = {
 
 
 class RunnerEndpoint(Endpoint):
+    @cors.allow_origins  # CORS headers on every response, for the origins in `allowed_origins`
     def _invoke(self, r: Request, values: Mapping, settings: Mapping) -> Response:
         kind, setting = APPS[r.path]
         if streaming.is_reconnect(r):  # an EventSource reconnecting after the end: don't run again

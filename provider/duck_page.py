@@ -1,53 +1,175 @@
-"""The Duck page: HTML streamed as the chat app answers.
+# ruff: noqa: RUF001 - the Chinese texts use full-width punctuation on purpose
+"""The Duck page: a conversation, the new answer streamed as the chat app writes it.
 
 Everything that comes from the app or the visitor is HTML-escaped: an answer
 containing `<img src=x onerror=...>` must show as text, not run as script (the
-docs' example injects it raw). A strict Content-Security-Policy backs this up.
+docs' example injects it raw). A strict Content-Security-Policy backs this up: no
+script at all, styles only with this response's nonce.
+
+The page works without JavaScript, by HTML and CSS alone:
+- the earlier turns of the conversation (from provider.conversations) come first,
+  rendered as Markdown;
+- the new answer streams as plain, escaped text into `#answer` while it arrives
+  (so the first words show at once, even behind a gateway that waits for nothing);
+- once it is complete, its Markdown rendering (provider.markdown) follows as
+  `#rendered`, and a CSS rule hides the plain block when a rendered block follows
+  it (`.answer:has(+ .rendered)`). A browser without `:has()` shows both; none
+  shows neither.
+- files the app sent follow as images or links (http(s) URLs only).
+
+The text follows the visitor's language (provider.i18n); error `code`s never change,
+and English messages are the errors' own.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from html import escape
 from typing import Any
 
-from provider.errors import AppFailed
+from provider import i18n, markdown
+from provider.conversations import CUT_MARK, MAX_FILES, File, Turn, safe_file
+from provider.errors import AppFailed, EndpointError
 from provider.pacing import KEEPALIVE, with_keepalive
 
+# Phones first: nothing may be wider than the screen (360 px). Long words and lines
+# wrap; code blocks and tables scroll inside their own box; images shrink.
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#fafaf7;color:#1d1d1b}
 main{max-width:42rem;margin:2rem auto;padding:0 1rem}
-h1{font-size:1.4rem}.question{font-weight:600;margin:1.5rem 0 .25rem}
-.answer{white-space:pre-wrap;background:#fff;border:1px solid #e3e3dc;border-radius:.5rem;padding:.75rem 1rem;
-min-height:1.5rem}
+h1{font-size:1.4rem}.question{font-weight:600;margin:1.5rem 0 .25rem;white-space:pre-wrap;overflow-wrap:anywhere}
+.answer,.rendered{background:#fff;border:1px solid #e3e3dc;border-radius:.5rem;padding:.75rem 1rem;min-height:1.5rem;
+overflow-wrap:anywhere}
+.answer,.plain{white-space:pre-wrap}.answer:has(+ .rendered){display:none}
+.rendered>:first-child{margin-top:0}.rendered>:last-child{margin-bottom:0}
+.rendered h1,.rendered h2,.rendered h3{font-size:1.15rem;margin:1rem 0 .5rem}
+.rendered pre{overflow-x:auto;background:#f3f3ee;padding:.5rem .75rem;border-radius:.25rem}
+.rendered code{font:.9em/1.4 ui-monospace,monospace}.rendered pre code{overflow-wrap:normal;white-space:pre}
+.table-wrap{overflow-x:auto;max-width:100%}table{border-collapse:collapse}
+th,td{border:1px solid #e3e3dc;padding:.25rem .5rem;text-align:left;overflow-wrap:normal}
+blockquote{margin:0;padding-left:.75rem;border-left:3px solid #e3e3dc;color:#4b4b47}
+.turn{border-bottom:1px dashed #e3e3dc;padding-bottom:1rem}
+.files{list-style:none;padding:0;margin:.5rem 0}.files img{max-width:100%;height:auto;border-radius:.25rem}
 .error{background:#fff1f0;border:1px solid #f0b5ae;color:#8a1c10;border-radius:.5rem;padding:.75rem 1rem;
-margin-top:1rem}
+margin-top:1rem;overflow-wrap:anywhere}
 .note{color:#6b6b66;font-size:.9rem}form{margin-top:1.5rem;display:flex;gap:.5rem}
-input[type=text]{flex:1;padding:.5rem;font:inherit}button{padding:.5rem 1rem;font:inherit}
+input[type=text]{flex:1;min-width:0;padding:.5rem;font:inherit}button{padding:.5rem 1rem;font:inherit}
 """
+
+TEXT = i18n.Catalog(
+    {
+        "title": {"en_US": "Duck", "zh_Hans": "Duck 鸭子"},
+        "heading": {"en_US": "🦆 Duck", "zh_Hans": "🦆 Duck 鸭子"},
+        "ask": {"en_US": "Ask", "zh_Hans": "提问"},
+        "placeholder": {"en_US": "Ask the duck anything", "zh_Hans": "问鸭子任何问题"},
+        "follow_up": {"en_US": "Ask a follow-up question", "zh_Hans": "继续追问"},
+        "question_label": {"en_US": "Your question", "zh_Hans": "你的问题"},
+        "earlier": {"en_US": "Earlier in this conversation", "zh_Hans": "本次对话的前文"},
+        "history_failed": {
+            "en_US": "The earlier turns of this conversation could not be loaded.",
+            "zh_Hans": "无法载入本次对话的前文。",
+        },
+        "replaced": {"en_US": "The app replaced its answer with:", "zh_Hans": "应用将其回答替换为："},
+        "files": {"en_US": "Files from the app", "zh_Hans": "应用发送的文件"},
+        "image_alt": {"en_US": "Image from the app", "zh_Hans": "应用发送的图片"},
+        "download": {"en_US": "Download file ({type})", "zh_Hans": "下载文件（{type}）"},
+        "app_error": {"en_US": "The app reported an error: {message}", "zh_Hans": "应用报告了错误：{message}"},
+        "no_details": {"en_US": "no details", "zh_Hans": "无详细信息"},
+    }
+)
+
+#: Duck's error messages in Chinese, by error code (English: the error's own message,
+#: which names fields and limits exactly). Codes Duck cannot meet fall back to English.
+ERRORS = i18n.Catalog(
+    {
+        "missing_api_key": {
+            "en_US": "This endpoint needs an API key.",
+            "zh_Hans": "此端点需要 API 密钥：请在地址中加上 ?key=<密钥>，或使用 Authorization: Bearer <密钥> 请求头。",
+        },
+        "invalid_api_key": {
+            "en_US": "The API key is wrong.",
+            "zh_Hans": "API 密钥不正确：请使用端点设置中配置的密钥。",
+        },
+        "missing_query": {"en_US": "Type a question.", "zh_Hans": "请输入问题：`query` 为空。"},
+        "field_too_large": {
+            "en_US": "A field is too long.",
+            "zh_Hans": "问题或其他字段过长，请缩短后再试。",
+        },
+        "invalid_field": {
+            "en_US": "A field is invalid.",
+            "zh_Hans": "请求中的字段无效（`query` 和 `user` 须为文本，`conversation_id` 须为之前回答返回的 ID）。",
+        },
+        "invalid_json": {"en_US": "The body is not JSON.", "zh_Hans": "请求体不是有效的 UTF-8 JSON。"},
+        "invalid_body": {"en_US": "The body is not an object.", "zh_Hans": "请求体必须是 JSON 对象。"},
+        "app_not_configured": {
+            "en_US": "No app is configured.",
+            "zh_Hans": "此端点尚未正确配置：工作区所有者需要在 Dify 中检查端点的 `chat_app`、"
+            "`keepalive_seconds` 和 `allowed_origins` 设置。",
+        },
+        "app_not_found": {
+            "en_US": "The app was not found.",
+            "zh_Hans": "在此工作区中找不到 `chat_app` 设置的应用，请在端点设置中选择其他应用。",
+        },
+        "app_wrong_type": {
+            "en_US": "The app has the wrong type.",
+            "zh_Hans": "`chat_app` 设置的应用类型不对，请选择聊天类应用。",
+        },
+        "conversation_not_found": {
+            "en_US": "This conversation does not exist.",
+            "zh_Hans": "此对话不存在（或属于其他应用）：请开始新的对话。",
+        },
+        "invalid_inputs": {"en_US": "The app rejected the request.", "zh_Hans": "应用拒绝了此请求。"},
+        "app_permission_denied": {
+            "en_US": "The plugin may not call apps.",
+            "zh_Hans": "插件无权调用应用（其清单缺少应用权限）。",
+        },
+        "app_timeout": {"en_US": "The app did not answer in time.", "zh_Hans": "应用未能及时回答。"},
+        "app_stream_failed": {"en_US": "The app failed while answering.", "zh_Hans": "应用在回答过程中出错。"},
+        "app_failed": {"en_US": "The app could not be run.", "zh_Hans": "无法运行该应用。"},
+    }
+)
+
+Translate = Callable[..., str]
+
+
+def error_message(error: EndpointError, lang: i18n.Language) -> str:
+    """What the page says about `error`: its own (English) message, or its code's translation."""
+    if lang == i18n.DEFAULT or error.code not in ERRORS:
+        return error.message
+    return ERRORS.text(lang, error.code)
 
 
 def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def page_headers(nonce: str) -> dict[str, str]:
-    """No script at all; styles only from this response; forms only back to us."""
-    csp = f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    return {"Content-Security-Policy": csp, "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+def page_headers(nonce: str, lang: i18n.Language = i18n.DEFAULT) -> dict[str, str]:
+    """No script at all; styles only from this response; images (the app's files) only
+    over http(s); forms only back to us; never framed; no referrer leaves the page."""
+    csp = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src https: http:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        **i18n.page_headers(lang),
+    }
 
 
-def _head(nonce: str) -> str:
+def _head(nonce: str, lang: i18n.Language) -> str:
+    t = TEXT.bind(lang)
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{i18n.HTML_LANG[lang]}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>Duck</title><style nonce="{nonce}">{_STYLE}</style></head>'
-        "<body><main><h1>🦆 Duck</h1>\n"
+        f'<title>{escape(t("title"))}</title><style nonce="{nonce}">{_STYLE}</style></head>'
+        f"<body><main><h1>{escape(t('heading'))}</h1>\n"
     )
 
 
-def _form(conversation_id: str | None, key: str | None, placeholder: str) -> str:
+def _form(t: Translate, conversation_id: str | None, key: str | None, placeholder: str) -> str:
     hidden = ""
     if conversation_id:
         hidden += f'<input type="hidden" name="conversation_id" value="{escape(conversation_id)}">'
@@ -55,30 +177,103 @@ def _form(conversation_id: str | None, key: str | None, placeholder: str) -> str
         hidden += f'<input type="hidden" name="key" value="{escape(key)}">'
     return (
         '<form method="post" action="duck" class="ask">'
-        f'<input type="text" name="query" placeholder="{escape(placeholder)}" required autofocus>'
-        f'{hidden}<button type="submit">Ask</button></form>'
+        f'<input type="text" name="query" placeholder="{escape(placeholder)}" '
+        f'aria-label="{escape(t("question_label"))}" required autofocus>'
+        f'{hidden}<button type="submit">{escape(t("ask"))}</button></form>'
     )
 
 
 _TAIL = "</main></body></html>\n"
 
 
-def form_page(nonce: str, key: str | None = None, message: str | None = None) -> str:
+def _error_block(message: str) -> str:
+    return f'<div class="error" role="alert">{escape(message)}</div>'
+
+
+def _rendered(text: str, element_id: str | None = None, prefix: str = "") -> str:
+    """The Markdown block of an answer (after `prefix`, markup of ours), or its plain text
+    when too long to render."""
+    html = markdown.render(text)
+    ident = f' id="{element_id}"' if element_id else ""
+    if html is None:
+        return f'<div class="rendered plain"{ident}>{prefix}{escape(text)}</div>'
+    return f'<div class="rendered"{ident}>{prefix}{html}</div>'
+
+
+def _files(t: Translate, files: Sequence[File], element_id: str | None = None) -> str:
+    if not files:
+        return ""
+    items = []
+    for f in files:
+        url = escape(f.url)
+        if f.type == "image":
+            items.append(
+                f'<li><a href="{url}" target="_blank" rel="{markdown.LINK_REL}">'
+                f'<img src="{url}" alt="{escape(t("image_alt"))}" loading="lazy"></a></li>'
+            )
+        else:
+            label = escape(t("download", type=f.type))
+            items.append(f'<li><a href="{url}" target="_blank" rel="{markdown.LINK_REL}" download>{label}</a></li>')
+    ident = f' id="{element_id}"' if element_id else ""
+    return f'<ul class="files"{ident} aria-label="{escape(t("files"))}">{"".join(items)}</ul>'
+
+
+def _earlier(t: Translate, turns: Sequence[Turn], loaded: bool) -> str:
+    note = "" if loaded else f'<p class="note" id="history-note">{escape(t("history_failed"))}</p>'
+    if not turns:
+        return note
+    articles = "".join(
+        f'<article class="turn"><p class="question">{escape(turn.query)}</p>'
+        f"{_rendered(turn.answer)}{_files(t, turn.files)}</article>"
+        for turn in turns
+    )
+    return f'{note}<section class="turns" id="turns" aria-label="{escape(t("earlier"))}">{articles}</section>\n'
+
+
+def form_page(
+    nonce: str, key: str | None = None, message: str | None = None, lang: i18n.Language = i18n.DEFAULT
+) -> str:
     """The page without a question: a form, and the reason if a request was refused."""
-    note = f'<div class="error" role="alert">{escape(message)}</div>' if message else ""
-    return _head(nonce) + note + _form(None, key, "Ask the duck anything") + _TAIL
+    t = TEXT.bind(lang)
+    note = _error_block(message) if message else ""
+    return _head(nonce, lang) + note + _form(t, None, key, t("placeholder")) + _TAIL
+
+
+#: Called once the answer is complete, before the follow-up form is sent: the
+#: conversation id the app gave, and the finished turn.
+Remember = Callable[[str, Turn], None]
 
 
 def answer_page(
-    nonce: str, query: str, events: Iterator[dict[str, Any]], keepalive: float, key: str | None
+    nonce: str,
+    query: str,
+    events: Iterator[dict[str, Any]],
+    keepalive: float,
+    key: str | None,
+    *,
+    lang: i18n.Language = i18n.DEFAULT,
+    earlier: Sequence[Turn] = (),
+    history_loaded: bool = True,
+    remember: Remember | None = None,
+    file_origin: str | None = None,
 ) -> Iterator[str]:
-    """The page head at once, then each answer delta as it arrives, then a follow-up
-    form carrying the conversation id. App failures end in a visible error block and
-    a properly closed page."""
-    yield _head(nonce) + f'<p class="question">{escape(query)}</p><div class="answer" id="answer">'
+    """The page head and the earlier turns at once, then each answer delta as it
+    arrives, then the rendered answer and the app's files, then a follow-up form
+    carrying the conversation id. App failures end in a visible error block and a
+    properly closed page (the partial answer stays plain text and is not remembered).
+    `file_origin` resolves the app's file URLs that are paths (see conversations.safe_file)."""
+    t = TEXT.bind(lang)
+    yield (
+        _head(nonce, lang)
+        + _earlier(t, earlier, history_loaded)
+        + f'<p class="question">{escape(query)}</p><div class="answer" id="answer">'
+    )
     conversation_id: str | None = None
     error: str | None = None
     replaced: str | None = None
+    answer: list[str] = []
+    kept = 0  # characters kept in `answer`: past MAX_RENDER_CHARS the answer is not rendered anyway
+    files: list[File] = []
     try:
         for event in with_keepalive(events, keepalive):
             if event is KEEPALIVE:
@@ -87,16 +282,31 @@ def answer_page(
             conversation_id = event.get("conversation_id") or conversation_id
             kind = event.get("event")
             if kind in ("message", "agent_message"):
-                yield escape(str(event.get("answer", "")))
+                delta = str(event.get("answer", ""))
+                if kept <= markdown.MAX_RENDER_CHARS:
+                    answer.append(delta)
+                    kept += len(delta)
+                yield escape(delta)
             elif kind == "message_replace":
                 replaced = str(event.get("answer", ""))
+            elif kind == "message_file":
+                found = safe_file(event, file_origin)
+                if found is not None and len(files) < MAX_FILES:
+                    files.append(found)
             elif kind == "error":
-                error = f"The app reported an error: {event.get('message') or 'no details'}"
+                error = t("app_error", message=event.get("message") or t("no_details"))
     except AppFailed as failure:
-        error = failure.message
+        error = error_message(failure, lang)
     yield "</div>"
-    if replaced is not None:
-        yield f'<p class="note">The app replaced its answer with:</p><div class="answer">{escape(replaced)}</div>'
+    final = replaced if replaced is not None else "".join(answer)
+    complete = error is None and kept <= markdown.MAX_RENDER_CHARS
+    if complete and (final or replaced is not None):
+        note = f'<p class="note">{escape(t("replaced"))}</p>' if replaced is not None else ""
+        yield _rendered(final, "rendered", note)
+    yield _files(t, files, "files")
     if error is not None:
-        yield f'<div class="error" role="alert">{escape(error)}</div>'
-    yield _form(conversation_id, key, "Ask a follow-up question") + _TAIL
+        yield _error_block(error)
+    elif remember is not None and conversation_id:
+        cut = final if kept <= markdown.MAX_RENDER_CHARS else final + CUT_MARK
+        remember(conversation_id, Turn(query=query, answer=cut, files=tuple(files)))
+    yield _form(t, conversation_id, key, t("follow_up")) + _TAIL

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from provider.cors import ALLOWED_ORIGINS, NO_ORIGIN, AllowedOrigins, parse_allowed_origins
 from provider.errors import AppNotConfigured
 from provider.limits import DEFAULT_KEEPALIVE_SECONDS, KEEPALIVE_RANGE
 
@@ -41,7 +42,8 @@ class EndpointSettings:
     with the URL may call). `keepalive_seconds`: how long a stream may stay silent
     before a keep-alive goes out. `max_file_bytes`: the largest file `/workflow` and
     `/completion` accept per file input. `apps`: the app id chosen in each app-selector
-    setting that holds one; ask for one with `app_id(setting)`.
+    setting that holds one; ask for one with `app_id(setting)`. `allowed_origins`: the
+    web origins whose pages may read the responses (CORS; see provider.cors).
     """
 
     # repr=False: a settings object that ends up in a log line must not carry the key.
@@ -49,11 +51,12 @@ class EndpointSettings:
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
     max_file_bytes: int = int(DEFAULT_MAX_FILE_MB * MIB)
     apps: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    allowed_origins: AllowedOrigins = NO_ORIGIN
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any]) -> EndpointSettings:
         """Read Dify's settings mapping; AppNotConfigured if `keepalive_seconds` or
-        `max_file_mb` is invalid.
+        `max_file_mb` or `allowed_origins` is invalid.
 
         App settings are checked only when an endpoint asks for one (`app_id`): each
         route needs its own app, and an instance may leave the others empty.
@@ -66,6 +69,7 @@ class EndpointSettings:
             apps=MappingProxyType(
                 {name: app_id for name, value in settings.items() if (app_id := _app_id(value)) is not None}
             ),
+            allowed_origins=parse_allowed_origins(settings.get(ALLOWED_ORIGINS)),
         )
 
     def app_id(self, setting: str) -> str:

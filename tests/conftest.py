@@ -72,6 +72,7 @@ class Example:
     method: str
     path: str
     example: str  # a query string ("?q=1") for GET; a JSON body, or curl's -F arguments, otherwise
+    headers: tuple[tuple[str, str], ...] = ()  # the instance's `example_headers`
 
     @property
     def multipart(self) -> bool:
@@ -81,7 +82,7 @@ class Example:
         """Send it exactly as the printed curl line does (run in the plugin folder)."""
         url = f"{base_url}/e/{self.hook_id}{self.path}"
         if self.method == "GET":
-            return client.get(url + self.example)
+            return client.get(url + self.example, headers=dict(self.headers))
         if self.multipart:
             words = shlex.split(self.example)
             fields = [word.split("=", 1) for flag, word in zip(words[::2], words[1::2], strict=True) if flag == "-F"]
@@ -91,8 +92,8 @@ class Example:
                 if value.startswith("@")
             ]
             data = {name: value for name, value in fields if not value.startswith("@")}
-            return client.request(self.method, url, files=files, data=data)
-        headers = {"Content-Type": "application/json"}
+            return client.request(self.method, url, files=files, data=data, headers=dict(self.headers))
+        headers = {**dict(self.headers), "Content-Type": "application/json"}
         return client.request(self.method, url, content=self.example or "{}", headers=headers)
 
 
@@ -100,23 +101,23 @@ def _curl_type(path: str) -> str:
     return CURL_TYPES.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
-def dev_examples() -> list[Example]:
+def dev_examples(every_instance: bool = False) -> list[Example]:
     """The example request of every route on the first endpoint instance of
-    dev/devkit.yaml (its own examples first, then the file's), then the examples the
-    other instances set for themselves (null ones are not printed)."""
+    dev/devkit.yaml (its own examples first, then the file's), or on every instance.
+    Routes `make dev` does not print are left out: OPTIONS (browsers' CORS preflights)
+    and routes whose example is null (not set up on that instance)."""
     config = read_yaml(DEV_CONFIG)
-    first, *others = config["endpoints"]
-    shared, own = config.get("examples") or {}, first.get("examples") or {}
-    examples = [
-        Example(first["hook_id"], method, path, own.get(f"{method} {path}", shared.get(f"{method} {path}", "")))
-        for method, path in routes()
-    ]
-    for instance in others:
-        for route, example in (instance.get("examples") or {}).items():
-            if example is not None:
-                method, path = route.split(" ", 1)
-                examples.append(Example(instance["hook_id"], method, path, example))
-    return examples
+    shared = config.get("examples") or {}
+    found = []
+    for instance in config["endpoints"] if every_instance else config["endpoints"][:1]:
+        own = instance.get("examples") or {}
+        headers = tuple((instance.get("example_headers") or {}).items())
+        for method, path in routes():
+            name = f"{method} {path}"
+            example = own[name] if name in own else shared.get(name, "")
+            if method != "OPTIONS" and example is not None:
+                found.append(Example(instance["hook_id"], method, path, example, headers))
+    return found
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ process behind."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from tests.conftest import ROOT, dev_examples
 
 def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = 5600 + os.getpid() % 300
-    examples = dev_examples()
+    examples = dev_examples(every_instance=True)
     others = set(plugin_processes(ROOT))  # other tests' devkits may run the gallery too
     process = subprocess.Popen(
         ["make", "--no-print-directory", "dev", f"PORT={port}"],
@@ -39,15 +40,30 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
         with httpx.Client(timeout=30) as client:
             for ex in examples:
                 url = f"{base}/e/{ex.hook_id}{ex.path}"
+                headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in ex.headers)
                 if ex.method == "GET":
-                    assert f"curl -N '{url}{ex.example}'" in banner
+                    assert f"curl -N{headers} '{url}{ex.example}'" in banner
                 elif ex.multipart:
-                    assert f"curl -N -X {ex.method} '{url}' {ex.example}\n" in banner
+                    assert f"curl -N -X {ex.method}{headers} '{url}' {ex.example}\n" in banner
                 else:
-                    assert f"curl -N -X {ex.method} '{url}'" in banner
+                    assert f"curl -N -X {ex.method} '{url}'{headers} -H" in banner
                     assert f"-d '{ex.example or '{}'}'" in banner
                 response = ex.send(base, client)
                 assert response.status_code == 200, f"{ex}: {response.status_code} {response.text[:300]}"
+        # every curl line printed works exactly as printed, and nothing else is printed as an example
+        printed = [line.strip() for line in lines if line.strip().startswith("curl ")]
+        assert len(printed) == len(examples)
+        for line in printed:
+            assert "OPTIONS" not in line
+            done = subprocess.run(
+                ["bash", "-c", f"{line} -sS -o /dev/null -w '%{{http_code}}'"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.stdout == "200", f"{line}\n{done.stderr}"
+        assert "not set up on this endpoint (no example): POST /workflow, GET /workflow" in banner
         ours = set(plugin_processes(ROOT)) - others
         assert ours, "make dev should have started the plugin"
     finally:

@@ -128,6 +128,7 @@ def apply_template_steps(plugin: Path) -> None:
     (plugin / "tests" / "unit" / "test_duck_page.py").unlink()
     shutil.rmtree(plugin / "tests" / "unit" / "endpoints")  # in-process tests of the gallery's routes
     shutil.rmtree(plugin / "tests" / "endpoints")
+    shutil.rmtree(plugin / "tests" / "browser")  # the gallery's pages in a browser
     (plugin / "tests" / "test_template_copy.py").unlink()  # this test: the template's own
     for path in (plugin / "tests" / "fixtures").glob("gallery*.yaml"):
         path.unlink()

@@ -106,3 +106,30 @@ examples: {"POST /app": '{"x": 1}', "GET /drip": "?n=1"}
     assert "expected a mapping of 'METHOD /path' to a string" in error_for(
         tmp_path, 'endpoints: [{hook_id: a, settings: {greeting: hi}}]\nexamples: {"GET /drip": 3}'
     )
+
+
+def test_examples_may_be_null_and_carry_headers(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "endpoints: [{hook_id: a, settings: {greeting: hi}, examples: {'POST /x': null, 'GET /y': '?q=1'},"
+            " example_headers: {Authorization: Bearer k}}]\nexamples: {'GET /z': null}",
+        ),
+        DECLARATIONS,
+    )
+    instance = config.endpoints[0]
+    assert instance.examples == {"POST /x": None, "GET /y": "?q=1"}
+    assert instance.example_headers == {"Authorization": "Bearer k"}
+    assert config.examples == {"GET /z": None}
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("examples: {'GET /x': 1}", "examples: expected a mapping of 'METHOD /path' to a string (or null"),
+        ("example_headers: {Authorization: 1}", "example_headers: expected a mapping of header name to a string"),
+        ("example_headers: [x]", "example_headers: expected a mapping"),
+    ],
+)
+def test_bad_examples_or_headers_are_errors(tmp_path: Path, entry: str, expected: str) -> None:
+    assert expected in error_for(tmp_path, f"endpoints: [{{hook_id: a, settings: {{greeting: hi}}, {entry}}}]")

@@ -180,6 +180,17 @@ def test_other_methods_get_the_daemons_route_not_found(probe: RunningDevkit, cli
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
 
 
+@pytest.mark.parametrize(("method", "status"), [("GET", 301), ("POST", 307), ("HEAD", 307), ("OPTIONS", 307)])
+def test_the_hook_url_without_its_slash_is_redirected_to_it_as_gin_does(
+    probe: RunningDevkit, client: httpx.Client, method: str, status: int
+) -> None:
+    response = client.request(method, f"{probe.base_url}/e/probe?a=1&b=%20")
+    assert response.status_code == status
+    assert response.headers["Location"] == "/e/probe/?a=1&b=%20"
+    if method == "GET":
+        assert response.text == '<a href="/e/probe/?a=1&amp;b=%20">Moved Permanently</a>.\n\n'
+
+
 def test_paths_the_daemon_does_not_serve_get_route_not_found(probe: RunningDevkit, client: httpx.Client) -> None:
     response = client.get(f"{probe.base_url}/nowhere")
     assert (response.status_code, response.content) == (404, ROUTE_NOT_FOUND)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -201,3 +202,94 @@ def test_every_page_forbids_framing_referrers_and_inline_styles(
     assert directives["default-src"] == "'none'"
     if status != 200:
         assert page.headers["cache-control"] == "no-store"
+
+
+# -- issue #9: a conversation page (turns in the plugin's storage, Markdown, files, language) --
+
+
+def stored_turns(gallery: RunningDevkit, conversation_id: str) -> list[dict]:
+    """The turns the plugin keeps for a conversation of the echo app, read from the devkit's storage."""
+    key = f"duck/conversations/demo-chat-echo/{conversation_id}"
+    (entry,) = [e for e in gallery.storage()["keys"] if e["key"] == key]
+    return json.loads(bytes.fromhex(entry["value"]))["turns"]
+
+
+def test_a_follow_up_shows_turn_1_and_turn_2(gallery: RunningDevkit, client: httpx.Client) -> None:
+    first = duck(gallery, client, query="hello")
+    conversation_id = CONVERSATION.search(first.text).group(1)
+    second = client.post(gallery.url("open", "/duck"), data={"query": "again", "conversation_id": conversation_id})
+    page = second.text
+    turns = page.index('<section class="turns" id="turns"')
+    assert turns < page.index('<p class="question">hello</p>') < page.index("<p>Turn 1: hello</p>")
+    assert page.index("<p>Turn 1: hello</p>") < page.index('<p class="question">again</p>')
+    assert page.index('<p class="question">again</p>') < page.index('id="answer">Turn 2: again</div>')
+    assert '<div class="rendered" id="rendered"><p>Turn 2: again</p>' in page
+    assert stored_turns(gallery, conversation_id) == [
+        {"query": "hello", "answer": "Turn 1: hello", "files": []},
+        {"query": "again", "answer": "Turn 2: again", "files": []},
+    ]
+
+
+def test_storage_keeps_only_the_last_twenty_turns(gallery: RunningDevkit, client: httpx.Client) -> None:
+    conversation_id = CONVERSATION.search(duck(gallery, client, query="t1").text).group(1)
+    for n in range(2, 23):
+        page = client.post(gallery.url("open", "/duck"), data={"query": f"t{n}", "conversation_id": conversation_id})
+    turns = stored_turns(gallery, conversation_id)
+    assert [t["query"] for t in turns] == [f"t{n}" for n in range(3, 23)]
+    # the last page showed the twenty turns kept before it (t2..t21), then t22
+    assert page.text.count('<article class="turn">') == 20
+    assert '<p class="question">t1</p>' not in page.text
+    assert 'id="answer">Turn 22: t22</div>' in page.text
+
+
+HOSTILE_MARKDOWN = (
+    "\n# Title\n\n<script>alert(1)</script> <img src=x onerror=alert(2)> </div></main>\n\n"
+    "[click](javascript:alert(3)) [data](data:text/html,<b>x</b>) [ok](https://example.com/ok)\n\n"
+    "鸭子 🦆 e\u0301\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\n<b>code</b>\n```\n"
+)
+
+
+def test_hostile_markdown_is_rendered_safely(gallery: RunningDevkit, client: httpx.Client) -> None:
+    page = client.post(gallery.url("open", "/duck"), data={"query": HOSTILE_MARKDOWN}).text
+    rendered = page[page.index('<div class="rendered" id="rendered">') :]
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert 'href="javascript' not in page
+    assert 'href="data' not in page
+    assert "<h1>Title</h1>" in rendered
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; &lt;/div&gt;&lt;/main&gt;" in rendered
+    )
+    assert '<a href="https://example.com/ok" rel="noopener noreferrer nofollow" target="_blank">ok</a>' in rendered
+    assert "鸭子 🦆 e\u0301" in rendered
+    assert '<div class="table-wrap"><table>' in rendered
+    assert "<pre><code>&lt;b&gt;code&lt;/b&gt;\n</code></pre>" in rendered
+    assert page.rstrip().endswith("</main></body></html>")
+
+
+def test_a_ten_thousand_character_line_arrives_whole(gallery: RunningDevkit, client: httpx.Client) -> None:
+    line = "quack" * 2000
+    page = client.post(gallery.url("open", "/duck"), data={"query": line}).text
+    assert f'id="answer">Turn 1: {line}</div>' in page
+    assert f'<div class="rendered" id="rendered"><p>Turn 1: {line}</p>' in page
+
+
+def test_the_apps_files_and_replaced_answer_are_shown(gallery: RunningDevkit, client: httpx.Client) -> None:
+    """demo-chat-every-event sends an image file, then replaces its answer (output moderation)."""
+    page = duck(gallery, client, "every-event", query="hi").text
+    assert '<img src="https://example.com/duck.png"' in page
+    assert (
+        '<div class="rendered" id="rendered"><p class="note">The app replaced its answer with:</p>'
+        "<p>This answer was replaced by output moderation.</p>"
+    ) in page
+
+
+def test_the_page_speaks_chinese_when_asked(gallery: RunningDevkit, client: httpx.Client) -> None:
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    page = client.get(gallery.url("open", "/duck"), params={"query": "hi"}, headers=zh)
+    assert page.headers["content-language"] == "zh-Hans"
+    assert '<html lang="zh-Hans">' in page.text
+    assert 'placeholder="继续追问"' in page.text
+    refused = client.post(gallery.url("open", "/duck"), data={"query": " "}, headers=zh)
+    assert refused.status_code == 400
+    assert "请输入问题" in refused.text

@@ -112,6 +112,40 @@ class FakeFetchApp:
         return self.parameters
 
 
+@dataclass
+class FakeStorage:
+    """`session.storage` as the daemon answers it: `get` of a missing key fails (it does
+    not return None), and every failure is a bare Exception. `error` makes every call
+    fail with that text (a full quota, a daemon down); `calls` records (operation, key)."""
+
+    values: dict[str, bytes] = field(default_factory=dict)
+    error: str | None = None
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def _call(self, operation: str, key: str) -> None:
+        self.calls.append((operation, key))
+        if self.error is not None:
+            raise Exception(self.error)  # a bare Exception: what the SDK raises
+
+    def get(self, key: str) -> bytes:
+        self._call("get", key)
+        if key not in self.values:
+            raise Exception("load data failed, please check if the key is correct or you have not set it")
+        return self.values[key]
+
+    def set(self, key: str, val: bytes) -> None:
+        self._call("set", key)
+        self.values[key] = val
+
+    def exist(self, key: str) -> bool:
+        self._call("exist", key)
+        return key in self.values
+
+    def delete(self, key: str) -> None:
+        self._call("del", key)
+        self.values.pop(key, None)
+
+
 def fake_session(
     chat: FakeAppInterface | None = None,
     workflow: FakeAppInterface | None = None,
@@ -119,13 +153,14 @@ def fake_session(
     *,
     files: FakeFileUpload | None = None,
     fetch_app: FakeFetchApp | None = None,
+    storage: FakeStorage | None = None,
 ) -> Session:
-    """A session whose `app.chat/workflow/completion`, `app.fetch_app` and `file.upload`
-    are the given fakes (fresh ones by default)."""
+    """A session whose `app.chat/workflow/completion`, `app.fetch_app`, `file.upload`
+    and `storage` are the given fakes (fresh ones by default)."""
     app = SimpleNamespace(
         chat=chat or FakeAppInterface(),
         workflow=workflow or FakeAppInterface(),
         completion=completion or FakeAppInterface(),
         fetch_app=fetch_app or FakeFetchApp(),
     )
-    return cast("Session", SimpleNamespace(app=app, file=files or FakeFileUpload()))
+    return cast("Session", SimpleNamespace(app=app, file=files or FakeFileUpload(), storage=storage or FakeStorage()))

@@ -6,8 +6,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from provider import duck_page
-from provider.errors import AppFailed
+import pytest
+
+from provider import duck_page, markdown
+from provider.conversations import CUT_MARK, File, Turn
+from provider.errors import AppFailed, EndpointError
 
 NONCE = "n0nce"
 HOSTILE = '<img src=x onerror=alert(1)> & "quoted"'
@@ -25,7 +28,8 @@ def page(events: list[dict[str, Any]], error: AppFailed | None = None, key: str 
 def test_the_apps_answer_and_the_question_are_shown_as_text() -> None:
     html = "".join(duck_page.answer_page(NONCE, HOSTILE, iter([{"event": "message", "answer": HOSTILE}]), 5, None))
     assert "<img" not in html
-    assert html.count("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;") == 2
+    # the question, the streamed plain answer, and its rendered Markdown
+    assert html.count("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;") == 3
 
 
 def test_the_follow_up_form_carries_the_conversation_and_the_key() -> None:
@@ -70,7 +74,10 @@ def test_an_app_error_event_is_escaped_in_the_error_block() -> None:
 def test_a_replaced_answer_is_escaped() -> None:
     html = page([{"event": "message", "answer": "draft"}, {"event": "message_replace", "answer": HOSTILE}])
     assert "<img" not in html
-    assert '<div class="answer">&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;</div>' in html
+    assert (
+        '<div class="rendered" id="rendered"><p class="note">The app replaced its answer with:</p>'
+        "<p>&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;</p>\n</div>"
+    ) in html
 
 
 def test_the_conversation_id_is_escaped_in_the_follow_up_form() -> None:
@@ -98,3 +105,87 @@ def test_the_page_headers_forbid_framing_referrers_and_inline_styles() -> None:
     directives = dict(d.strip().split(" ", 1) for d in headers["Content-Security-Policy"].split(";"))
     assert directives["style-src"] == f"'nonce-{NONCE}'"
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
+
+
+# -- issue #9: the rendered answer, the conversation, the language --
+
+
+def test_the_rendered_answer_directly_follows_the_plain_one_which_css_then_hides() -> None:
+    html = page([{"event": "message", "answer": "**bold**"}])
+    assert '<div class="answer" id="answer">**bold**</div><div class="rendered" id="rendered">' in html
+    assert "<strong>bold</strong>" in html
+    assert ".answer:has(+ .rendered){display:none}" in duck_page._STYLE
+
+
+def test_keep_alives_stay_in_the_plain_block_and_out_of_the_rendered_one() -> None:
+    def slow() -> Iterator[dict[str, Any]]:
+        yield {"event": "message", "answer": "a"}
+        time.sleep(0.3)
+        yield {"event": "message", "answer": "b"}
+
+    html = "".join(duck_page.answer_page(NONCE, "q?", slow(), 0.1, None))
+    plain, rendered = html.split('<div class="rendered" id="rendered">')
+    assert "<!-- -->" in plain
+    assert rendered.startswith("<p>ab</p>")
+
+
+def test_an_answer_too_long_to_render_stays_plain_and_is_remembered_cut() -> None:
+    remembered: list[tuple[str, Turn]] = []
+    long = "x" * (markdown.MAX_RENDER_CHARS + 5000)
+    events = [
+        {"event": "message", "answer": long[i : i + 1000], "conversation_id": "c"} for i in range(0, len(long), 1000)
+    ]
+    html = "".join(
+        duck_page.answer_page(NONCE, "q", iter(events), 5, None, remember=lambda c, t: remembered.append((c, t)))
+    )
+    assert 'id="rendered"' not in html
+    assert long in html
+    ((conversation, turn),) = remembered
+    assert conversation == "c"
+    assert turn.answer.endswith(CUT_MARK)
+    assert len(turn.answer) < len(long)
+
+
+def test_earlier_turns_are_rendered_and_escaped_above_the_question() -> None:
+    earlier = [Turn(HOSTILE, "- *a*\n- " + HOSTILE, (File("image", 'https://e.com/"><x'),))]
+    html = "".join(duck_page.answer_page(NONCE, "now?", iter([]), 5, None, earlier=earlier))
+    assert "<img src=x" not in html
+    assert html.index('id="turns"') < html.index('<p class="question">now?</p>')
+    assert "<li><em>a</em></li>" in html
+    assert '<img src="https://e.com/&quot;&gt;&lt;x"' in html
+
+
+def test_an_app_error_is_not_remembered_as_a_turn() -> None:
+    remembered: list[Turn] = []
+    events = iter([{"event": "message", "answer": "a", "conversation_id": "c"}, {"event": "error", "message": "x"}])
+    list(duck_page.answer_page(NONCE, "q", events, 5, None, remember=lambda c, t: remembered.append(t)))
+    assert remembered == []
+
+
+def test_the_csp_allows_web_images_and_still_no_script_or_inline_style() -> None:
+    csp = duck_page.page_headers(NONCE)["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["img-src"] == "https: http:"
+    assert "script-src" not in csp
+    assert "unsafe" not in csp
+
+
+@pytest.mark.parametrize("code", sorted(duck_page.ERRORS._messages))
+def test_every_error_code_has_a_chinese_message_and_keeps_its_english_one(code: str) -> None:
+    error = EndpointError("The English message.", code=code)
+    assert duck_page.error_message(error, "en_US") == "The English message."
+    chinese = duck_page.error_message(error, "zh_Hans")
+    assert chinese != "The English message."
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese)
+    assert error.code == code
+
+
+def test_an_unknown_error_code_falls_back_to_its_english_message() -> None:
+    assert duck_page.error_message(EndpointError("Plain.", code="something_new"), "zh_Hans") == "Plain."
+
+
+def test_the_chinese_page_is_marked_as_chinese() -> None:
+    html = "".join(duck_page.answer_page(NONCE, "q", iter([]), 5, None, lang="zh_Hans"))
+    assert html.startswith('<!doctype html><html lang="zh-Hans">')
+    assert 'placeholder="继续追问"' in html
+    assert duck_page.page_headers(NONCE, "zh_Hans")["Content-Language"] == "zh-Hans"

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -128,24 +129,31 @@ def banner(devkit: Devkit) -> str:
         for name, value in instance.settings.items():
             shown = value.get("app_id") if isinstance(value, dict) else json.dumps(value)
             lines.append(f"  setting {name} = {'***' if name in secret and value else shown}")
+        unset = []
+        headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in instance.example_headers.items())
         for route in devkit.plugin.routes:
+            if route.method == "OPTIONS":  # CORS preflights: browsers send them, not people
+                continue
             name = f"{route.method} {route.path}"
             example = instance.examples.get(name, devkit.config.examples.get(name, ""))
-            if example is None:  # the instance leaves this route out
+            if example is None:  # the route does not work on this instance: never print it as if it did
+                unset.append(name)
                 continue
             url = f"{devkit.base_url}/e/{instance.hook_id}{route.path}"
             if route.method == "GET":
                 lines.append(f"  GET  {url}{example}")
-                lines.append(f"       curl -N '{url}{example}'")
+                lines.append(f"       curl -N{headers} '{url}{example}'")
             elif example.startswith("-F "):  # a multipart body: curl's -F arguments as written
                 lines.append(f"  {route.method:<4} {url}")
-                lines.append(f"       curl -N -X {route.method} '{url}' {example}")
+                lines.append(f"       curl -N -X {route.method}{headers} '{url}' {example}")
             else:
                 body = example or "{}"
                 lines.append(f"  {route.method:<4} {url}")
                 lines.append(
-                    f"       curl -N -X {route.method} '{url}' -H 'Content-Type: application/json' -d '{body}'"
+                    f"       curl -N -X {route.method} '{url}'{headers} -H 'Content-Type: application/json' -d '{body}'"
                 )
+        if unset:
+            lines.append(f"  not set up on this endpoint (no example): {', '.join(unset)}")
         lines.append("")
     if devkit.state is not None:
         lines.append(f"storage and uploaded files: {devkit.state.state_dir / devkit.state.plugin_id}")

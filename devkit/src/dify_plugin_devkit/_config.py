@@ -44,8 +44,10 @@ class EndpointInstance:
     name: str
     settings: dict[str, Any]
     # "METHOD /path" -> example printed at start-up (overrides the file's `examples`);
-    # None: the route is not printed for this instance
+    # None: the route does not work on this instance (e.g. its app is not set): not printed
     examples: dict[str, str | None] = field(default_factory=dict)
+    # headers every printed example sends (e.g. the instance's API key)
+    example_headers: dict[str, str] = field(default_factory=dict)
     # a disabled endpoint answers the daemon's 404 (`endpoint not found`, PluginDaemonNotFoundError)
     enabled: bool = True
 
@@ -85,8 +87,9 @@ class DevkitConfig:
     daemon: DaemonOptions = field(default_factory=DaemonOptions)
     plugin_env: dict[str, str] = field(default_factory=dict)
     # "METHOD /path" -> a query string ("?q=1") for GET, a JSON body otherwise (or curl's
-    # -F arguments for a multipart body); only used to print ready-to-run examples at start-up
-    examples: dict[str, str] = field(default_factory=dict)
+    # -F arguments for a multipart body); only used to print ready-to-run examples at
+    # start-up (None: print none for that route)
+    examples: dict[str, str | None] = field(default_factory=dict)
     # where storage and uploaded files are kept (relative paths: from this file's folder)
     state_dir: Path | None = None
 
@@ -167,16 +170,20 @@ def _daemon_options(raw: Any, where: str) -> DaemonOptions:
     return options
 
 
-def _examples(raw: Any, where: str, *, hide: bool = False) -> dict[str, str | None]:
-    """`examples`: 'METHOD /path' -> a string; with `hide` (an instance's own), null
-    leaves the route out of the banner for that instance."""
+def _examples(raw: Any, where: str) -> dict[str, str | None]:
     if raw is None:
         return {}
-    allowed = (str, type(None)) if hide else (str,)
-    if not isinstance(raw, dict) or not all(isinstance(v, allowed) for v in raw.values()):
-        expected = "a string or null" if hide else "a string"
-        raise ConfigError(f"{where}: examples: expected a mapping of 'METHOD /path' to {expected}")
+    if not isinstance(raw, dict) or not all(v is None or isinstance(v, str) for v in raw.values()):
+        raise ConfigError(f"{where}: examples: expected a mapping of 'METHOD /path' to a string (or null: no example)")
     return {str(k): v for k, v in raw.items()}
+
+
+def _example_headers(raw: Any, where: str) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ConfigError(f"{where}: example_headers: expected a mapping of header name to a string")
+    return dict(raw)
 
 
 def _unreadable(error: YamlFileError) -> str:
@@ -229,16 +236,20 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
             raise ConfigError(f"{where}: hook_id must match {_HOOK_ID.pattern}")
         if any(i.hook_id == hook_id for i in instances):
             raise ConfigError(f"{where}: hook_id is used twice")
-        extra = sorted(set(entry) - {"hook_id", "name", "settings", "examples", "enabled"})
+        extra = sorted(set(entry) - {"hook_id", "name", "settings", "examples", "example_headers", "enabled"})
         if extra:
-            raise ConfigError(f"{where}: {extra[0]}: unknown key; allowed: hook_id, name, settings, examples, enabled")
+            raise ConfigError(
+                f"{where}: {extra[0]}: unknown key; allowed: "
+                "hook_id, name, settings, examples, example_headers, enabled"
+            )
         settings = validate_settings(entry.get("settings"), declarations, where)
-        examples = _examples(entry.get("examples"), where, hide=True)
+        examples = _examples(entry.get("examples"), where)
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: enabled: expected true or false, got {enabled!r}")
+        headers = _example_headers(entry.get("example_headers"), where)
         instances.append(
-            EndpointInstance(hook_id, str(entry.get("name") or hook_id), settings, examples, enabled=enabled)
+            EndpointInstance(hook_id, str(entry.get("name") or hook_id), settings, examples, headers, enabled=enabled)
         )
     if not instances:
         raise ConfigError(f"{path}: endpoints: declare at least one endpoint instance")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 from collections.abc import Callable
 from typing import Any
@@ -101,6 +102,7 @@ class Daemon:
         self.app.router.add_post("/backwards-invocation/transaction", self.transaction)
         for method in ROUTED_METHODS:
             self.app.router.add_route(method, "/e/{hook_id}/{path:.*}", self.endpoint)
+            self.app.router.add_route(method, "/e/{hook_id}", self.add_trailing_slash)
 
     # -- /health/check -----------------------------------------------------------
     async def health(self, request: web.Request) -> web.Response:
@@ -125,6 +127,23 @@ class Daemon:
         if self.invoker.state is not None:
             body.update(self.invoker.state.stats())  # storage_ops, uploads
         return web.json_response(body)
+
+    # -- /e/<hook_id> -> /e/<hook_id>/ ---------------------------------------------
+    @staticmethod
+    async def add_trailing_slash(request: web.Request) -> web.Response:
+        """gin's RedirectTrailingSlash (on in the daemon): `/e/<hook_id>` is a slash short of
+        the `/e/:hook_id/*path` route, so gin redirects there, query kept: 301 for GET,
+        307 (method and body kept) otherwise; Go's http.Redirect adds a link body on GET."""
+        location = request.rel_url.raw_path + "/"
+        if request.rel_url.raw_query_string:
+            location += "?" + request.rel_url.raw_query_string
+        if request.method != "GET":
+            headers = {"Location": location}
+            if request.method == "HEAD":
+                headers["Content-Type"] = "text/html; charset=utf-8"
+            return web.Response(status=307, headers=headers)
+        body = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n\n'
+        return web.Response(status=301, text=body, content_type="text/html", headers={"Location": location})
 
     # -- /e/<hook_id>/<path> --------------------------------------------------
     async def endpoint(self, request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,311 @@
+"""provider.index_page and provider.app_form: the gallery's HTML, URLs and curl lines,
+and the app's input form read from fetch_app's parameters (no plugin process needed)."""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug import Request
+from werkzeug.test import EnvironBuilder
+
+from provider import app_form, index_page
+from provider.app_form import FormField
+from provider.errors import AppFailed, AppNotConfigured, Unauthorized
+from provider.index_page import Demo
+from tests.conftest import manifest as manifest_of_this_plugin
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def request(path: str = "/", headers: list[tuple[str, str]] | None = None) -> Request:
+    return Request(EnvironBuilder(path=path, headers=headers or [], base_url="http://10.0.0.5:5002").get_environ())
+
+
+# --- public URL ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hook_url", "path", "base"),
+    [
+        ("https://dify.example/e/abc/", "/", "https://dify.example/e/abc"),
+        ("http://dify.example:8080/e/abc/", "/", "http://dify.example:8080/e/abc"),
+        ("https://dify.example/e/abc/gallery", "/gallery", "https://dify.example/e/abc"),
+        ("https://proxy.example/e/abc", "/", "https://proxy.example/e/abc"),
+        ("https://dify.example/e/abc/?x=1#y", "/", "https://dify.example/e/abc"),
+    ],
+)
+def test_public_base_is_the_hook_url_without_the_route(hook_url: str, path: str, base: str) -> None:
+    assert index_page.public_base(request(path, [("Dify-Hook-Url", hook_url)])) == base
+
+
+@pytest.mark.parametrize("hook_url", ["", "javascript:alert(1)//", "/e/abc/", "https://"])
+def test_public_base_without_a_usable_hook_url_falls_back_to_host_and_hook_id(hook_url: str) -> None:
+    r = request("/", [("Dify-Hook-Url", hook_url), ("Dify-Hook-Id", "abc")])
+    assert index_page.public_base(r) == "http://10.0.0.5:5002/e/abc"
+
+
+# --- the app's form -----------------------------------------------------------------
+
+
+def parameters(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"user_input_form": list(items), "opening_statement": ""}
+
+
+def test_parse_form_reads_every_field_type_in_order() -> None:
+    fields = app_form.parse_form(
+        parameters(
+            {"text-input": {"variable": "t", "label": "Title", "required": True, "max_length": 20, "default": "x"}},
+            {"paragraph": {"variable": "p", "label": "", "required": False, "max_length": 0}},
+            {"select": {"variable": "s", "label": "S", "options": ["a", "b"], "default": "b"}},
+            {"number": {"variable": "n", "label": "N", "default": 3}},
+            {"checkbox": {"variable": "c", "label": "C", "default": True}},
+            {"file": {"variable": "f", "label": "F", "allowed_file_types": ["image", "audio"]}},
+            {
+                "file-list": {
+                    "variable": "fl",
+                    "label": "FL",
+                    "max_length": 3,
+                    "allowed_file_types": ["custom"],
+                    "allowed_file_extensions": [".CSV", "tsv", ""],
+                }
+            },
+        )
+    )
+    assert [(f.kind, f.variable) for f in fields] == [
+        ("text-input", "t"), ("paragraph", "p"), ("select", "s"), ("number", "n"),
+        ("checkbox", "c"), ("file", "f"), ("file-list", "fl"),
+    ]  # fmt: skip
+    assert fields[0] == FormField("text-input", "t", "Title", required=True, default="x", max_length=20)
+    assert fields[1].label == "p"  # no label: the variable name
+    assert fields[1].max_length is None
+    assert fields[2].options == ("a", "b")
+    assert fields[5].accept == "image/*,audio/*"
+    assert fields[6].accept == ".csv,.tsv"
+    assert fields[6].max_length == 3
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        None,
+        "x",
+        [None, "x", {}, {"a": 1, "b": 2}, {"text-input": "x"}, {"text-input": {"label": "no variable"}}],
+    ],
+)
+def test_parse_form_skips_what_it_cannot_use(form: object) -> None:
+    assert app_form.parse_form({"user_input_form": form}) == []
+
+
+def test_an_unknown_field_type_becomes_a_text_input() -> None:
+    (field,) = app_form.parse_form(parameters({"json_object": {"variable": "j", "label": "J"}}))
+    assert field.kind == "text-input"
+
+
+def test_document_files_accept_difys_document_extensions() -> None:
+    accept = app_form.file_accept(["document"], [])
+    assert ".pdf" in accept.split(",")
+    assert ".docx" in accept.split(",")
+    assert app_form.file_accept([], []) == ""
+
+
+def test_example_inputs_fill_every_non_file_field() -> None:
+    fields = app_form.parse_form(
+        parameters(
+            {"text-input": {"variable": "topic", "label": "Topic", "required": True}},
+            {"text-input": {"variable": "opt", "label": "Opt", "required": False}},
+            {"select": {"variable": "s", "label": "S", "options": ["a", "b"], "default": ""}},
+            {"number": {"variable": "n", "label": "N"}},
+            {"checkbox": {"variable": "c", "label": "C"}},
+            {"paragraph": {"variable": "p", "label": "P", "default": "given"}},
+            {"file": {"variable": "f", "label": "F"}},
+        )
+    )
+    assert app_form.example_inputs(fields) == {"topic": "Topic", "opt": "", "s": "a", "n": 1, "c": False, "p": "given"}
+
+
+class _App:
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+
+    def fetch_app(self, app_id: str) -> Any:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+class _Session:
+    def __init__(self, answer: Any) -> None:
+        self.app = _App(answer)
+
+
+def test_fetch_form_reads_the_parameters() -> None:
+    session = _Session(parameters({"text-input": {"variable": "topic", "label": "Topic"}}))
+    assert [f.variable for f in app_form.fetch_form(session, "app-1", "workflow_app")] == ["topic"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("fetch app failed: data is nil", "app_not_found"),
+        ("permission denied, you need to enable app access in plugin manifest", "app_permission_denied"),
+    ],
+)
+def test_fetch_form_failures_name_the_setting_and_never_the_sdk_text(text: str, code: str) -> None:
+    with pytest.raises(AppFailed) as caught:
+        app_form.fetch_form(_Session(Exception(text)), "app-1", "workflow_app")  # type: ignore[arg-type]
+    assert caught.value.code == code
+    assert caught.value.status == 503
+    assert text not in caught.value.message
+
+
+# --- curl lines -----------------------------------------------------------------------
+
+
+def test_curl_lines_carry_the_example_inputs_shell_quoted() -> None:
+    fields = (FormField("text-input", "topic", "Topic", required=True, default='it\'s "x" $HOME'),)
+    (post, get) = index_page.curl_lines(
+        Demo("workflow", "workflow_app", "ready", fields), "https://d.example/e/a", False
+    )
+    argv = shlex.split(post)
+    assert argv[:5] == ["curl", "-N", "-X", "POST", "https://d.example/e/a/workflow"]
+    assert argv[-1] == '{"inputs": {"topic": "it\'s \\"x\\" $HOME"}}'
+    assert shlex.split(get)[-1].startswith("https://d.example/e/a/workflow?inputs=%7B%22topic%22")
+
+
+def test_curl_lines_with_a_key_send_the_bearer_header_from_the_environment() -> None:
+    lines = index_page.curl_lines(Demo("duck", "chat_app", "ready"), "https://d.example/e/a", True)
+    assert all('-H "Authorization: Bearer $API_KEY"' in line for line in lines)
+    assert "query=Hello%20duck" in lines[0]
+
+
+def test_a_required_file_makes_the_example_multipart() -> None:
+    fields = (FormField("file", "doc", "Doc", required=True), FormField("text-input", "t", "T", required=True))
+    (line,) = index_page.curl_lines(Demo("workflow", "workflow_app", "ready", fields), "https://d.example/e/a", False)
+    assert shlex.split(line)[-4:] == ["-F", 'inputs={"t": "T"}', "-F", "doc=@doc.txt"]
+
+
+# --- the page -------------------------------------------------------------------------
+
+
+def render(demos: list[Demo], lang: Any = "en_US", key_required: bool = False, key: str | None = None) -> str:
+    return index_page.page("NONCE", lang, "https://d.example/e/a", demos, key_required=key_required, key=key)
+
+
+FORM = (
+    FormField("text-input", "title", HOSTILE, required=True, default='"><script>x</script>', max_length=20),
+    FormField("paragraph", "notes", "Notes", max_length=200, default="</textarea><b>"),
+    FormField("select", "tone", "Tone", required=True, default="b & c", options=("a", "b & c")),
+    FormField("number", "count", "Count", default=3),
+    FormField("checkbox", "urgent", "Urgent", required=True, default=True),
+    FormField("file", "photo", "Photo", accept="image/*"),
+    FormField("file-list", "tables", "Tables", max_length=3, accept=".csv"),
+)
+
+
+def test_every_field_is_labelled_and_carries_its_type_default_and_limits() -> None:
+    page = render([Demo("workflow", "workflow_app", "ready", FORM)])
+    ids = re.findall(r'<(?:input|textarea|select) [^>]*id="(workflow-in-[^"]+)"', page)
+    assert ids == [f"workflow-in-{f.variable}" for f in FORM]
+    for ident in ids:
+        assert f'<label for="{ident}">' in page
+    assert html.escape(HOSTILE) in page
+    assert HOSTILE not in page
+    assert "<script>x" not in page
+    assert "</textarea><b>" not in page
+    assert 'maxlength="20"' in page
+    assert 'maxlength="200"' in page
+    assert 'value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in page
+    assert '<option value="b &amp; c" selected>' in page
+    assert 'type="number" step="any"' in page
+    assert 'value="3"' in page
+    assert 'data-kind="checkbox" checked' in page
+    assert 'type="file" id="workflow-in-photo"' in page
+    assert 'accept="image/*"' in page
+    assert 'data-max-files="3"' in page
+    assert "multiple" in page
+    assert page.count('class="req"') == 3  # title, tone, urgent
+    assert 'data-var="urgent" data-kind="checkbox" required' not in page  # an unticked box is a value too
+
+
+def test_unset_and_unreadable_routes_show_why_and_offer_no_demo() -> None:
+    failure = AppFailed("x", code="app_not_found", status=503)
+    page = render([Demo("duck", "chat_app", "unset"), Demo("workflow", "workflow_app", "failed", failure=failure)])
+    assert "Not configured" in page
+    assert "<code>chat_app</code>" in page
+    assert "Not available" in page
+    assert "(app_not_found)" in page
+    assert "<form" not in page
+    assert "-curl" not in page
+
+
+def test_every_script_and_style_carries_the_nonce_and_nothing_loads_from_elsewhere() -> None:
+    page = render([Demo("duck", "chat_app", "ready"), Demo("workflow", "workflow_app", "ready", FORM)])
+    executable = re.findall(r"<script(?![^>]*application/json)[^>]*>", page)
+    assert executable == ['<script nonce="NONCE">']
+    assert re.findall(r"<style[^>]*>", page) == ['<style nonce="NONCE">']
+    assert not re.search(r"<[a-z][^>]*\s(?:src|href)=", page)
+    assert "<link" not in page
+    assert "innerHTML" not in page
+    assert "insertAdjacentHTML" not in page
+    csp = index_page.page_headers("NONCE", "en_US")["Content-Security-Policy"]
+    assert "script-src 'nonce-NONCE'" in csp
+    assert "default-src 'none'" in csp
+    assert "connect-src 'self'" in csp
+
+
+def test_the_script_texts_cannot_close_the_script_element() -> None:
+    page = render([])
+    data = page.split('id="page-text">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in data
+
+
+def test_with_an_api_key_the_page_asks_for_it_and_the_duck_form_carries_it() -> None:
+    page = render([Demo("duck", "chat_app", "ready")], key_required=True, key="k&y")
+    assert '<label for="api-key">' in page
+    assert '<input type="password" id="api-key" autocomplete="off" value="k&amp;y">' in page
+    assert '<input type="hidden" name="key" value="k&amp;y">' in page
+    assert "localStorage" not in page
+    assert "sessionStorage" not in page
+    assert "cookie" not in page
+
+
+def test_the_page_speaks_simplified_chinese_when_asked() -> None:
+    page = render([Demo("duck", "chat_app", "unset")], lang="zh_Hans")
+    assert '<html lang="zh-Hans">' in page
+    assert "未配置" in page
+    assert "运行中" in page  # the script's texts too
+    assert index_page.page_headers("N", "zh_Hans")["Content-Language"] == "zh-Hans"
+
+
+@pytest.mark.parametrize(("code", "text"), [("missing_api_key", "needs its API key"), ("invalid_api_key", "is wrong")])
+def test_the_key_error_page_asks_for_the_key(code: str, text: str) -> None:
+    page = index_page.error_page("N", "en_US", Unauthorized("m", code=code))
+    assert text in page
+    assert '<input type="password" id="key" name="key"' in page
+    assert '<label for="key">' in page
+
+
+def test_the_settings_error_page_names_the_setting_in_every_language() -> None:
+    error = AppNotConfigured("The endpoint's `keepalive_seconds` setting must be a number.")
+    for lang in ("en_US", "zh_Hans"):
+        page = index_page.error_page("N", lang, error)  # type: ignore[arg-type]
+        assert "keepalive_seconds" in page
+        assert "(app_not_configured)" in page
+
+
+def test_the_title_is_the_plugins_label_from_its_manifest(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
+    assert index_page.plugin_labels(manifest) == {"en_US": "My plugin", "zh_Hans": "我的插件"}
+    manifest.write_text("label: {en_US: Only English}\n", encoding="utf-8")
+    assert index_page.plugin_labels(manifest) == {"en_US": "Only English", "zh_Hans": "Only English"}
+    for broken in ("label: [", "- a list", "label: {en_US: 3}"):
+        manifest.write_text(broken, encoding="utf-8")
+        assert index_page.plugin_labels(manifest) == {"en_US": "Dify plugin", "zh_Hans": "Dify plugin"}
+    assert index_page.plugin_labels(tmp_path / "missing.yaml")["en_US"] == "Dify plugin"
+    assert index_page.PLUGIN_LABELS["en_US"] == manifest_of_this_plugin()["label"]["en_US"]
