@@ -7,9 +7,9 @@ SYNCED := $(VENV)/.synced
 PORT ?= 5002
 DEVKIT_CONFIG ?= dev/devkit.yaml
 # the code that is linted and type-checked: what ships, and the devkit
-LINTED := main.py endpoints provider tests devkit
+LINTED := main.py endpoints provider tests devkit bench
 
-.PHONY: setup dev dev-serverless test lint check package mutate clean
+.PHONY: setup dev dev-serverless test lint check package mutate bench clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
 $(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh
@@ -39,6 +39,14 @@ mutate: $(SYNCED)
 	@$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
 	@$(VENV)/bin/mutmut results
 
+## make bench: the gallery's streaming cost next to two baseline endpoints, in one run
+## (stdio and serverless; see BENCHMARKS.md): a table, bench/out/bench.json and
+## bench/out/bench.png. QUICK=1 runs a small version (< 1 minute). Not part of `make test`
+## (which runs the QUICK one as a smoke test).
+BENCH_OUT ?= bench/out
+bench: $(SYNCED)
+	@$(PY) bench/run.py --out $(BENCH_OUT) $(if $(QUICK),--quick,) $(BENCH_ARGS)
+
 ## make lint: formatting, lint rules and types
 lint: $(SYNCED)
 	@$(VENV)/bin/ruff format --check $(LINTED)
@@ -54,4 +62,4 @@ package: $(SYNCED)
 	@$(DEVKIT) package . -o dist
 
 clean:
-	rm -rf $(VENV) .cache dist .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .cache dist .pytest_cache .mypy_cache .ruff_cache mutants bench/out

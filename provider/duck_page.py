@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from provider.errors import AppFailed
-from provider.pacing import KEEPALIVE, with_keepalive
+from provider.pacing import KEEPALIVE, keepalive_batches
 
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#fafaf7;color:#1d1d1b}
@@ -80,18 +80,23 @@ def answer_page(
     error: str | None = None
     replaced: str | None = None
     try:
-        for event in with_keepalive(events, keepalive):
-            if event is KEEPALIVE:
+        # the deltas that arrived together go out as one piece (see pacing.keepalive_batches)
+        for batch in keepalive_batches(events, keepalive):
+            if batch is KEEPALIVE:
                 yield "<!-- -->"
                 continue
-            conversation_id = event.get("conversation_id") or conversation_id
-            kind = event.get("event")
-            if kind in ("message", "agent_message"):
-                yield escape(str(event.get("answer", "")))
-            elif kind == "message_replace":
-                replaced = str(event.get("answer", ""))
-            elif kind == "error":
-                error = f"The app reported an error: {event.get('message') or 'no details'}"
+            pieces: list[str] = []
+            for event in batch:
+                conversation_id = event.get("conversation_id") or conversation_id
+                kind = event.get("event")
+                if kind in ("message", "agent_message"):
+                    pieces.append(escape(str(event.get("answer", ""))))
+                elif kind == "message_replace":
+                    replaced = str(event.get("answer", ""))
+                elif kind == "error":
+                    error = f"The app reported an error: {event.get('message') or 'no details'}"
+            if pieces:
+                yield "".join(pieces)
     except AppFailed as failure:
         error = failure.message
     yield "</div>"
