@@ -70,7 +70,7 @@ class Sizes:
 
 FULL = Sizes(
     burst_events=10_000,
-    burst_rounds=2,
+    burst_rounds=3,
     paced_events=300,
     paced_rate=100.0,
     paced_rounds=2,
@@ -435,52 +435,73 @@ def _first_event_ms(stream: Stream, route: Route) -> float | None:
     return None if not stream.delays_ms else stream.delays_ms[0]
 
 
-async def run_mode(mode: str, sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    """Every section in one install method (`local` = stdio, or `serverless`)."""
+PLUGINS = (("gallery", ROOT), ("baseline", BASELINE_PLUGIN))
+
+
+async def run_all(modes: Sequence[str], sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Start every devkit at once (start-up is most of a quick run), then measure one
+    install method after the other (the idle ones wait), then stop them all."""
     config = devkit_config(sizes)
-    devkits: dict[str, RunningDevkit] = {}
+    wanted = [(mode, plugin, directory) for mode in modes for plugin, directory in PLUGINS]
+    log(f"starting {len(wanted)} devkits ({', '.join(f'{p} {m}' for m, p, _ in wanted)})")
+    started = await asyncio.gather(
+        *(
+            asyncio.to_thread(start_devkit, directory, config, mode=mode, workdir=work / f"{mode}-{plugin}")
+            for mode, plugin, directory in wanted
+        ),
+        return_exceptions=True,
+    )
     try:
-        for plugin, directory in (("gallery", ROOT), ("baseline", BASELINE_PLUGIN)):
-            log(f"[{mode}] starting the devkit with the {plugin} plugin")
-            devkits[plugin] = await asyncio.to_thread(
-                start_devkit, directory, config, mode=mode, workdir=work / f"{mode}-{plugin}"
-            )
-        plugins = {name: PluginProcess(devkit) for name, devkit in devkits.items()}
-        connector = aiohttp.TCPConnector(limit=sizes.streams + 50)
-        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-            bench = Bench(sizes, {k: f"{d.base_url}/e/" for k, d in devkits.items()}, plugins, http, log)
-            await bench.warm_up()
-            idle = {name: p.rss_mib() for name, p in plugins.items()}
-            result: dict[str, Any] = {"plugin_pids": {n: p.process().pid for n, p in plugins.items()}}
-            log(f"[{mode}] 1. burst throughput ({sizes.burst_events} events)")
-            result["burst"] = await bench.burst()
-            log(f"[{mode}] 2. added latency ({sizes.paced_events} events at {sizes.paced_rate:g}/s)")
-            result["latency"], paced = await bench.latency()
-            log(f"[{mode}] 3. first byte (first event after {sizes.first_event_delay:g} s)")
-            result["first_byte"] = await bench.first_byte()
-            log(f"[{mode}] 4. concurrency ({sizes.streams} streams at {sizes.stream_rate:g} events/s)")
-            result["concurrency"], conc_delays, rss_curves = await bench.concurrency()
-            after_conc = {name: p.rss_mib() for name, p in plugins.items()}
-            log(f"[{mode}] 5. memory ({sizes.sequential} sequential requests)")
-            seq, seq_curves = await bench.sequential()
-            result["memory"] = {
-                "gallery": {
-                    "idle_rss_mib": idle["gallery"],
-                    "after_concurrency_rss_mib": after_conc["gallery"],
-                    **seq[GALLERY_WORKFLOW.label],
-                },
-                "raw": {
-                    "idle_rss_mib": idle["baseline"],
-                    "after_concurrency_rss_mib": after_conc["baseline"],
-                    **seq[raw("workflow").label],
-                },
-            }
-            result["_plot"] = {"paced": paced, "concurrency": conc_delays, "rss": rss_curves, "sequential": seq_curves}
-        return result
+        devkits: dict[tuple[str, str], RunningDevkit] = {}
+        for (mode, plugin, _), outcome in zip(wanted, started, strict=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            devkits[(mode, plugin)] = outcome
+        results: dict[str, Any] = {}
+        for mode in modes:
+            results[mode] = await run_mode(mode, {p: devkits[(mode, p)] for p, _ in PLUGINS}, sizes, log)
+        return results
     finally:
-        for devkit in devkits.values():
-            await asyncio.to_thread(devkit.stop)
+        await asyncio.gather(*(asyncio.to_thread(d.stop) for d in started if isinstance(d, RunningDevkit)))
+
+
+async def run_mode(
+    mode: str, devkits: dict[str, RunningDevkit], sizes: Sizes, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Every section in one install method (`local` = stdio, or `serverless`)."""
+    plugins = {name: PluginProcess(devkit) for name, devkit in devkits.items()}
+    connector = aiohttp.TCPConnector(limit=sizes.streams + 50)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        bench = Bench(sizes, {k: f"{d.base_url}/e/" for k, d in devkits.items()}, plugins, http, log)
+        await bench.warm_up()
+        idle = {name: p.rss_mib() for name, p in plugins.items()}
+        result: dict[str, Any] = {"plugin_pids": {n: p.process().pid for n, p in plugins.items()}}
+        log(f"[{mode}] 1. burst throughput ({sizes.burst_events} events)")
+        result["burst"] = await bench.burst()
+        log(f"[{mode}] 2. added latency ({sizes.paced_events} events at {sizes.paced_rate:g}/s)")
+        result["latency"], paced = await bench.latency()
+        log(f"[{mode}] 3. first byte (first event after {sizes.first_event_delay:g} s)")
+        result["first_byte"] = await bench.first_byte()
+        log(f"[{mode}] 4. concurrency ({sizes.streams} streams at {sizes.stream_rate:g} events/s)")
+        result["concurrency"], conc_delays, rss_curves = await bench.concurrency()
+        after_conc = {name: p.rss_mib() for name, p in plugins.items()}
+        log(f"[{mode}] 5. memory ({sizes.sequential} sequential requests)")
+        seq, seq_curves = await bench.sequential()
+    result["memory"] = {
+        "gallery": {
+            "idle_rss_mib": idle["gallery"],
+            "after_concurrency_rss_mib": after_conc["gallery"],
+            **seq[GALLERY_WORKFLOW.label],
+        },
+        "raw": {
+            "idle_rss_mib": idle["baseline"],
+            "after_concurrency_rss_mib": after_conc["baseline"],
+            **seq[raw("workflow").label],
+        },
+    }
+    result["_plot"] = {"paced": paced, "concurrency": conc_delays, "rss": rss_curves, "sequential": seq_curves}
+    return result
 
 
 # --- output -------------------------------------------------------------------------------------
@@ -616,10 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"{time.monotonic() - started:7.1f}s  {message}", file=sys.stderr, flush=True)
 
-    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
-        for mode in args.modes.split(","):
-            results[mode] = asyncio.run(run_mode(mode, sizes, Path(work), log))
+        results = asyncio.run(run_all(args.modes.split(","), sizes, Path(work), log))
     manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
     memory_limit = manifest["resource"]["memory"] / 2**20
     report = {
