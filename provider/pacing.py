@@ -14,13 +14,13 @@ event that arrives alone is yielded alone, at once.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import Enum
-from queue import Empty, SimpleQueue
 from typing import Final, Literal, cast
 
 
@@ -89,7 +89,8 @@ class _Reader[T]:
         self.source = source
         self.silence = silence
         self.limit = limit
-        self.queue: SimpleQueue[object] = SimpleQueue()
+        # looked up now, not at import: gevent's patched queue when the SDK runs us
+        self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.room = threading.Event()  # cleared while the reader waits for the consumer
         self.stopped = threading.Event()
         self.last_item = time.monotonic()
@@ -129,7 +130,7 @@ class _Reader[T]:
         while len(taken) < self.limit and taken[-1] is not _END and not isinstance(taken[-1], _Failed):
             try:
                 taken.append(self.queue.get_nowait())
-            except Empty:
+            except queue.Empty:
                 break
         return taken
 
@@ -158,7 +159,7 @@ def keepalive_batches[T](
             batch: list[T] = []
             for entry in reader.take():
                 if entry is KEEPALIVE:
-                    continue  # an item came too, or will be yielded with the keep-alive below
+                    continue  # moot next to items (they break the silence); alone, it is yielded below
                 if entry is _END or isinstance(entry, _Failed):
                     if batch:
                         yield batch
