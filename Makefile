@@ -7,9 +7,9 @@ SYNCED := $(VENV)/.synced
 PORT ?= 5002
 DEVKIT_CONFIG ?= dev/devkit.yaml
 # the code that is linted and type-checked: what ships, and the devkit
-LINTED := main.py endpoints provider tests devkit
+LINTED := main.py endpoints provider tests devkit $(wildcard bench)
 
-.PHONY: setup dev dev-serverless test lint check package mutate clean
+.PHONY: setup dev dev-serverless test lint check package mutate bench clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
 $(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh
@@ -39,11 +39,21 @@ mutate: $(SYNCED)
 	@$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
 	@$(VENV)/bin/mutmut results
 
+## make bench: the gallery's streaming cost next to two baseline endpoints, in one run
+## (stdio and serverless; see BENCHMARKS.md): a table, bench/out/bench.json and
+## bench/out/bench.png. QUICK=1 runs a small version (< 1 minute). Not part of `make test`
+## (which runs the QUICK one as a smoke test).
+BENCH_OUT ?= bench/out
+bench: $(SYNCED)
+	@test -f bench/run.py || { echo "make bench: no bench/run.py here (the gallery's benchmark)"; exit 2; }
+	@$(PY) bench/run.py --out $(BENCH_OUT) $(if $(QUICK),--quick,) $(BENCH_ARGS)
+
 ## make lint: formatting, lint rules and types
 lint: $(SYNCED)
 	@$(VENV)/bin/ruff format --check $(LINTED)
 	@$(VENV)/bin/ruff check $(LINTED)
 	@$(VENV)/bin/mypy
+	@if [ -f bench/run.py ]; then $(VENV)/bin/mypy bench/run.py; fi
 
 ## make check: validate the plugin the way Dify's SDK and daemon will
 check: $(SYNCED)
@@ -54,4 +64,4 @@ package: $(SYNCED)
 	@$(DEVKIT) package . -o dist
 
 clean:
-	rm -rf $(VENV) .cache dist .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .cache dist .pytest_cache .mypy_cache .ruff_cache mutants bench/out

@@ -31,7 +31,7 @@ from typing import Any
 from provider import i18n, markdown
 from provider.conversations import CUT_MARK, MAX_FILES, File, Turn, safe_file
 from provider.errors import AppFailed, EndpointError
-from provider.pacing import KEEPALIVE, with_keepalive
+from provider.pacing import KEEPALIVE, keepalive_batches
 
 # Phones first: nothing may be wider than the screen (360 px). Long words and lines
 # wrap; code blocks and tables scroll inside their own box; images shrink.
@@ -275,26 +275,31 @@ def answer_page(
     kept = 0  # characters kept in `answer`: past MAX_RENDER_CHARS the answer is not rendered anyway
     files: list[File] = []
     try:
-        for event in with_keepalive(events, keepalive):
-            if event is KEEPALIVE:
+        # the deltas that arrived together go out as one piece (see pacing.keepalive_batches)
+        for batch in keepalive_batches(events, keepalive):
+            if batch is KEEPALIVE:
                 yield "<!-- -->"
                 continue
-            conversation_id = event.get("conversation_id") or conversation_id
-            kind = event.get("event")
-            if kind in ("message", "agent_message"):
-                delta = str(event.get("answer", ""))
-                if kept <= markdown.MAX_RENDER_CHARS:
-                    answer.append(delta)
-                    kept += len(delta)
-                yield escape(delta)
-            elif kind == "message_replace":
-                replaced = str(event.get("answer", ""))
-            elif kind == "message_file":
-                found = safe_file(event, file_origin)
-                if found is not None and len(files) < MAX_FILES:
-                    files.append(found)
-            elif kind == "error":
-                error = t("app_error", message=event.get("message") or t("no_details"))
+            pieces: list[str] = []
+            for event in batch:
+                conversation_id = event.get("conversation_id") or conversation_id
+                kind = event.get("event")
+                if kind in ("message", "agent_message"):
+                    delta = str(event.get("answer", ""))
+                    if kept <= markdown.MAX_RENDER_CHARS:
+                        answer.append(delta)
+                        kept += len(delta)
+                    pieces.append(escape(delta))
+                elif kind == "message_replace":
+                    replaced = str(event.get("answer", ""))
+                elif kind == "message_file":
+                    found = safe_file(event, file_origin)
+                    if found is not None and len(files) < MAX_FILES:
+                        files.append(found)
+                elif kind == "error":
+                    error = t("app_error", message=event.get("message") or t("no_details"))
+            if pieces:
+                yield "".join(pieces)
     except AppFailed as failure:
         error = error_message(failure, lang)
     yield "</div>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -70,6 +70,25 @@ def bounded_chunks(chunks: Iterable[bytes], limit: int = MAX_CHUNK_BYTES) -> Ite
             yield chunk[start : start + limit]
 
 
+def joined_chunks(groups: Iterable[Sequence[bytes]], limit: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
+    """Each group of pieces as one chunk, as it comes; a group over `limit` bytes goes in
+    several chunks, cut between pieces where it can (a piece over `limit` is cut too)."""
+    for group in groups:
+        pending: list[bytes] = []
+        size = 0
+        for piece in group:
+            if pending and size + len(piece) > limit:
+                yield b"".join(pending)
+                pending, size = [], 0
+            if len(piece) > limit:
+                yield from bounded_chunks([piece], limit)
+                continue
+            pending.append(piece)
+            size += len(piece)
+        if pending:
+            yield b"".join(pending)
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
     """`payload` as a JSON body that no cache keeps (answers are per request), sent in
     chunks of at most MAX_CHUNK_BYTES, so that a big app result cannot kill the plugin."""
@@ -103,6 +122,15 @@ def sse_response(frames: Iterable[ServerSentEvent]) -> Response:
     encoded = (frame.encode() for frame in frames)
     return Response(
         bounded_chunks(encoded), status=200, content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
+    )
+
+
+def sse_batch_response(batches: Iterable[Sequence[ServerSentEvent]]) -> Response:
+    """A text/event-stream whose every list of frames is one chunk (see `joined_chunks`):
+    the frames of a burst travel together, a lone frame as soon as it comes."""
+    encoded = ([frame.encode() for frame in batch] for batch in batches)
+    return Response(
+        joined_chunks(encoded), status=200, content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
     )
 
 

@@ -50,5 +50,8 @@ class ServerSentEvent:
         if self.retry is not None:
             lines.append(f"retry: {int(self.retry)}")
         if self.data is not None:
-            lines.extend(f"data: {line}" for line in _LINE_BREAK.split(self.data))
+            if "\n" in self.data or "\r" in self.data:
+                lines.extend(f"data: {line}" for line in _LINE_BREAK.split(self.data))
+            else:  # the usual case (JSON data never breaks a line): no regex needed
+                lines.append(f"data: {self.data}")
         return ("\n".join(lines) + "\n\n").encode("utf-8")

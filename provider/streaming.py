@@ -23,7 +23,7 @@ from werkzeug import Request, Response
 from provider import http
 from provider.apps import AppCall, ResponseMode
 from provider.errors import AppFailed
-from provider.pacing import KEEPALIVE, with_keepalive
+from provider.pacing import KEEPALIVE, keepalive_batches
 from provider.sse import ServerSentEvent
 
 
@@ -47,27 +47,39 @@ def app_response(call: AppCall, response_mode: ResponseMode, keepalive_seconds: 
 
 def sse_stream(events: Iterator[dict[str, Any]], keepalive_seconds: float) -> Response:
     """Any iterator of Dify-style event dicts (e.g. `call.stream()`, filtered or
-    reshaped by you) as a text/event-stream response; see `sse_frames`."""
-    return http.sse_response(sse_frames(events, keepalive_seconds))
+    reshaped by you) as a text/event-stream response; see `sse_frames`. Events that
+    arrive while the previous ones are being written go out together in one chunk
+    (each still its own frame); an event that arrives alone is sent at once."""
+    return http.sse_batch_response(sse_frame_batches(events, keepalive_seconds))
 
 
 def sse_frames(events: Iterator[dict[str, Any]], keepalive_seconds: float) -> Iterator[ServerSentEvent]:
     """A `: stream open` comment at once, then one frame per event (named after its
     `event` field, data = the event as JSON, ids 1, 2, ...), keep-alive comments in
     silences, and a final `error` frame (`error_event`) if `events` raises AppFailed."""
+    for batch in sse_frame_batches(events, keepalive_seconds):
+        yield from batch
+
+
+def sse_frame_batches(events: Iterator[dict[str, Any]], keepalive_seconds: float) -> Iterator[list[ServerSentEvent]]:
+    """The frames of `sse_frames`, in lists: the frames of the events that were already
+    waiting when the previous list had been taken (see `pacing.keepalive_batches`)."""
     # The daemon sends status and headers with the first body chunk: send one now,
     # so the client sees the stream open even if the app thinks for minutes.
-    yield ServerSentEvent(comment="stream open")
+    yield [ServerSentEvent(comment="stream open")]
     count = 0
     try:
-        for event in with_keepalive(events, keepalive_seconds):
-            if event is KEEPALIVE:
-                yield ServerSentEvent.keep_alive()
+        for batch in keepalive_batches(events, keepalive_seconds):
+            if batch is KEEPALIVE:
+                yield [ServerSentEvent.keep_alive()]
                 continue
-            count += 1
-            yield ServerSentEvent.json(str(event.get("event") or "message"), event, id=str(count))
+            frames = []
+            for event in batch:
+                count += 1
+                frames.append(ServerSentEvent.json(str(event.get("event") or "message"), event, id=str(count)))
+            yield frames
     except AppFailed as failure:
-        yield ServerSentEvent.json("error", error_event(failure), id=str(count + 1))
+        yield [ServerSentEvent.json("error", error_event(failure), id=str(count + 1))]
 
 
 def error_event(failure: AppFailed) -> dict[str, Any]:

@@ -130,6 +130,9 @@ def apply_template_steps(plugin: Path) -> None:
     shutil.rmtree(plugin / "tests" / "endpoints")
     shutil.rmtree(plugin / "tests" / "browser")  # the gallery's pages in a browser
     (plugin / "tests" / "test_template_copy.py").unlink()  # this test: the template's own
+    shutil.rmtree(plugin / "bench")  # the gallery's benchmark: it measures the gallery's routes
+    (plugin / "BENCHMARKS.md").unlink()
+    (plugin / "tests" / "test_bench_smoke.py").unlink()
     for path in (plugin / "tests" / "fixtures").glob("gallery*.yaml"):
         path.unlink()
     # 3. the group: the settings the new route reads, and the route

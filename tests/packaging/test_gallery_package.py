@@ -26,6 +26,8 @@ DEVELOPMENT_ONLY = {
     "Makefile",
     ".gitignore",
     ".devkit-state",
+    "bench",
+    "BENCHMARKS.md",
 }
 
 

@@ -127,3 +127,23 @@ def test_a_huge_html_piece_is_split() -> None:
     chunks = list(http.html_stream(iter(["z" * BIG]), {}).response)
     assert len(chunks) == 4
     assert b"".join(chunks) == b"z" * BIG
+
+
+def test_a_batch_of_frames_is_one_chunk() -> None:
+    frames = [ServerSentEvent.json("message", {"n": n}, id=str(n)) for n in range(3)]
+    chunks = list(http.sse_batch_response([frames[:1], frames[1:]]).response)
+    assert chunks == [frames[0].encode(), frames[1].encode() + frames[2].encode()]
+
+
+def test_a_batch_over_the_limit_is_cut_between_frames() -> None:
+    pieces = [b"a" * 400, b"b" * 400, b"c" * 400]
+    assert list(http.joined_chunks([pieces], limit=1000)) == [pieces[0] + pieces[1], pieces[2]]
+
+
+def test_a_piece_over_the_limit_in_a_batch_is_cut_and_the_rest_kept_whole() -> None:
+    pieces = [b"a" * 10, b"b" * 2500, b"c" * 10]
+    chunks = list(http.joined_chunks([pieces], limit=1000))
+    assert max(len(chunk) for chunk in chunks) <= 1000
+    assert b"".join(chunks) == b"".join(pieces)
+    assert chunks[0] == b"a" * 10
+    assert chunks[-1] == b"c" * 10

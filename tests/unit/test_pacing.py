@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from provider.errors import AppFailed
-from provider.pacing import KEEPALIVE, with_keepalive
+from provider.pacing import KEEPALIVE, keepalive_batches, with_keepalive
 
 QUICK = 0.01  # seconds of silence before a keep-alive, in these tests
 
@@ -88,3 +88,105 @@ def test_stopping_during_a_silence_does_not_wait_for_the_source() -> None:
     paced.close()
     assert time.monotonic() - started < 0.5
     gate.set()  # let the helper finish
+
+
+# --- keepalive_batches: the events already waiting, together -------------------------
+
+
+def paused_source(first: list[int], then: list[int], ready: threading.Event, gate: threading.Event) -> Iterator[int]:
+    """`first` at once; then `then` once the test opens `gate`, after which `ready` is
+    set and the source stays silent (until the gate's long timeout)."""
+    yield from first
+    gate.wait(5)
+    yield from then
+    ready.set()
+    gate.wait(5)
+
+
+def test_items_already_waiting_come_out_as_one_batch() -> None:
+    ready, gate = threading.Event(), threading.Event()
+    batches = keepalive_batches(paused_source([1], [2, 3, 4], ready, gate), silence=5)
+    assert next(batches) == [1]
+    gate.set()
+    assert ready.wait(2)  # 2, 3 and 4 have been read while nobody took them
+    assert next(batches) == [2, 3, 4]
+    batches.close()
+
+
+def test_a_lone_item_is_yielded_at_once_without_waiting_for_more() -> None:
+    ready, gate = threading.Event(), threading.Event()
+    batches = keepalive_batches(paused_source([1], [2], ready, gate), silence=5)
+    assert next(batches) == [1]  # a batcher that waited for more would give [1, 2]
+    assert not gate.is_set()
+    gate.set()
+    assert next(batches) == [2]
+    batches.close()
+
+
+def test_a_batch_holds_at_most_the_limit() -> None:
+    ready, gate = threading.Event(), threading.Event()
+    batches = keepalive_batches(paused_source([0], list(range(1, 8)), ready, gate), silence=5, limit=3)
+    assert next(batches) == [0]
+    gate.set()
+    taken: list[int] = []
+    while len(taken) < 7:
+        batch = next(batches)
+        assert batch is not KEEPALIVE
+        assert len(batch) <= 3
+        taken += batch
+    assert taken == list(range(1, 8))
+    batches.close()
+
+
+def test_batches_keep_the_order_and_end_with_the_source() -> None:
+    items = [item for batch in keepalive_batches(iter(range(1000)), silence=5) for item in batch]  # type: ignore[union-attr]
+    assert items == list(range(1000))
+
+
+def test_silence_between_batches_yields_keep_alives() -> None:
+    ready, gate = threading.Event(), threading.Event()
+    batches = keepalive_batches(paused_source([1], [2], ready, gate), silence=QUICK)
+    assert next(batches) == [1]
+    assert next(batches) is KEEPALIVE
+    assert next(batches) is KEEPALIVE
+    gate.set()
+    assert next(b for b in batches if b is not KEEPALIVE) == [2]
+
+
+def test_an_error_of_the_source_comes_after_the_items_before_it() -> None:
+    failure = AppFailed("boom", code="app_stream_failed")
+
+    def source() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise failure
+
+    taken: list[int] = []
+
+    def drain() -> None:
+        for batch in keepalive_batches(source(), silence=5):
+            assert batch is not KEEPALIVE
+            taken.extend(batch)
+
+    with pytest.raises(AppFailed) as raised:
+        drain()
+    assert taken == [1, 2]
+    assert raised.value is failure
+
+
+def test_reading_stops_soon_after_the_consumer_stops() -> None:
+    read: list[int] = []
+
+    def source() -> Iterator[int]:
+        for i in itertools.count():
+            read.append(i)
+            yield i
+
+    batches = keepalive_batches(source(), silence=5, limit=4)
+    assert next(batches)
+    batches.close()  # the client went away
+    time.sleep(0.05)
+    seen = len(read)
+    time.sleep(0.05)
+    assert len(read) == seen  # nothing more is asked of the source
+    assert seen <= 4 + 4 + 2  # at most the batch taken, a full queue and the read in progress

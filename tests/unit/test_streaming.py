@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from werkzeug import Response
 
-from provider import streaming
+from provider import http, streaming
 from provider.apps import AppCall
 from provider.errors import AppFailed
 from tests.unit.fakes import FakeAppInterface, fake_session, request
@@ -117,3 +117,51 @@ def test_error_event_has_difys_error_fields() -> None:
 def test_an_eventsource_reconnect_is_recognised_by_last_event_id() -> None:
     assert streaming.is_reconnect(request(headers={"Last-Event-ID": "12"}))
     assert not streaming.is_reconnect(request())
+
+
+def test_events_already_waiting_go_out_in_one_chunk_each_its_own_frame() -> None:
+    ready, gate = threading.Event(), threading.Event()
+
+    def events() -> Iterator[dict[str, Any]]:
+        yield WORKFLOW_EVENTS[0]
+        gate.wait(5)
+        yield from WORKFLOW_EVENTS[1:]
+        ready.set()
+
+    chunks = iter(streaming.sse_stream(events(), 5).response)
+    assert next(chunks) == b": stream open\n\n"
+    assert next(chunks).startswith(b"id: 1\nevent: workflow_started\n")  # alone, at once
+    gate.set()
+    assert ready.wait(2)  # both later events wait to be sent
+    together = next(chunks)
+    frames = together.decode().split("\n\n")
+    assert [f.split("\n")[:2] for f in frames[:-1]] == [
+        ["id: 2", "event: text_chunk"],
+        ["id: 3", "event: workflow_finished"],
+    ]
+    assert list(chunks) == []
+
+
+def test_a_lone_event_is_sent_at_once_without_waiting_for_more() -> None:
+    gate = threading.Event()
+
+    def events() -> Iterator[dict[str, Any]]:
+        yield WORKFLOW_EVENTS[0]
+        gate.wait(5)
+        yield WORKFLOW_EVENTS[2]
+
+    chunks = iter(streaming.sse_stream(events(), 5).response)
+    next(chunks)
+    first = next(chunks)
+    assert not gate.is_set()  # sent while the app is still silent
+    assert first.count(b"event: ") == 1
+    gate.set()
+    assert b"workflow_finished" in b"".join(chunks)
+
+
+def test_coalesced_frames_are_sent_in_chunks_no_larger_than_the_limit() -> None:
+    big = {"event": "text_chunk", "data": {"text": "x" * (400 * 1024)}}
+    chunks = list(streaming.sse_stream(iter([big] * 8), 5).response)
+    assert max(len(chunk) for chunk in chunks) <= http.MAX_CHUNK_BYTES
+    body = b"".join(chunks).decode()
+    assert body.count("event: text_chunk") == 8

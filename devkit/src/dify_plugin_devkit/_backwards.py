@@ -8,6 +8,7 @@ The error texts are the daemon's, because plugin code (and its users) see them.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -136,9 +137,14 @@ class BackwardsInvoker:
         yield end_event(request_id)
 
     async def _invoke_app(self, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        self.app_calls[str(request.get("app_id"))] += 1
+        app_id = request.get("app_id")
+        self.app_calls[str(app_id)] += 1
+        spec = self.apps.get(app_id) if isinstance(app_id, str) else None
+        stamp = spec is not None and spec.stamp_events and request.get("response_mode") == "streaming"
         try:
             async for value in iterate_until(self.apps.invoke(request), self.app_stream_timeout):
+                if stamp:  # as late as possible: the next step is the write to the plugin
+                    value = {**value, "devkit_sent_ns": time.time_ns()}
                 yield response_event(request_id, value)
         except TimeoutError:
             yield error_event(request_id, f"read app failed: {APP_READ_TIMEOUT_ERROR}")

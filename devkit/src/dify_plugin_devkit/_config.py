@@ -264,7 +264,7 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     env = raw.get("plugin_env") or {}
     if not isinstance(env, dict):
         raise ConfigError(f"{path}: plugin_env: expected a mapping of variable to value")
-    shared = {k: v for k, v in _examples(raw.get("examples"), str(path)).items() if v is not None}
+    shared = _examples(raw.get("examples"), str(path))
     state_dir = raw.get("state_dir")
     if state_dir is not None and not (isinstance(state_dir, str) and state_dir):
         raise ConfigError(f"{path}: state_dir: expected a folder path (a string), got {state_dir!r}")

@@ -190,6 +190,10 @@ class AppSpec(_Strict):
     tts: bool = False
     opening_statement: str = ""
     suggested_questions: list[str] = Field(default_factory=list)
+    #: Benchmarks: each streamed event carries `devkit_sent_ns`, the devkit's
+    #: `time.time_ns()` as it hands the event to the plugin, so that a client on the
+    #: same machine can measure each event's delay. Not a Dify field: off by default.
+    stamp_events: bool = False
 
     @property
     def is_chat(self) -> bool:
