@@ -105,6 +105,10 @@ class BackwardsInvoker:
         self.state = state
         # app calls received per app id: lets tests and benchmarks see what ran
         self.app_calls: Counter[str] = Counter()
+        # app streams being answered now: one left open after its client went away
+        # is a leak (the daemon cuts a local session's call; a serverless plugin
+        # holds its transaction open until it stops reading)
+        self.open_app_calls = 0
 
     async def answer(self, invoke_type: str, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         if invoke_type in _APP_TYPES and not self.app_permission:
@@ -132,6 +136,7 @@ class BackwardsInvoker:
 
     async def _invoke_app(self, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         self.app_calls[str(request.get("app_id"))] += 1
+        self.open_app_calls += 1
         try:
             async for value in iterate_until(self.apps.invoke(request), self.app_stream_timeout):
                 yield response_event(request_id, value)
@@ -139,3 +144,5 @@ class BackwardsInvoker:
             yield error_event(request_id, f"read app failed: {APP_READ_TIMEOUT_ERROR}")
         except AppCallError as error:
             yield error_event(request_id, describe_app_error(error))
+        finally:
+            self.open_app_calls -= 1
