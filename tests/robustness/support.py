@@ -52,10 +52,21 @@ def _slow(app_id: str, mode: str, script: str) -> dict[str, Any]:
     return {"id": app_id, "name": f"slow {mode}", "mode": mode, "script": script, "answer": _WORDS, "token_delay": 0.25}
 
 
+def _fast(app_id: str, mode: str, variable: str, answer: str) -> dict[str, Any]:
+    return {
+        "id": app_id,
+        "name": f"fast {mode}",
+        "mode": mode,
+        "script": mode,
+        "answer": answer,
+        "variables": [{"name": variable, "required": True}],
+    }
+
+
 def config(probe_dir: Path) -> dict[str, Any]:
     """The devkit configuration of the robustness tests (apps from the gallery's
     fixtures plus slow ones; endpoints: slow, silent, open, locked, failing, missing)."""
-    fast = {"chat_app": "demo-chat-echo", "workflow_app": "demo-workflow", "completion_app": "demo-completion"}
+    fast = {"chat_app": "rb-fast-chat", "workflow_app": "rb-fast-workflow", "completion_app": "rb-fast-completion"}
     every = {"keepalive_seconds": str(int(KEEPALIVE))}
     return {
         "apps": [
@@ -63,6 +74,10 @@ def config(probe_dir: Path) -> dict[str, Any]:
             _slow("rb-slow-chat", "chat", "answer"),
             _slow("rb-slow-workflow", "workflow", "workflow"),
             _slow("rb-slow-completion", "completion", "completion"),
+            # the demo apps without their typing delay (the fuzz and the soak send thousands)
+            {"id": "rb-fast-chat", "name": "fast chat", "mode": "chat", "script": "echo"},
+            _fast("rb-fast-workflow", "workflow", "topic", "Summary of {{topic}}: ducks are waterfowl."),
+            _fast("rb-fast-completion", "completion", "name", "Dear {{name}}, thank you."),
         ],
         "endpoints": [
             {
