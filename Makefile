@@ -40,7 +40,7 @@ FUZZ_REPORT ?= .cache/fuzz-report.json
 fuzz: $(SYNCED)
 	@mkdir -p $(dir $(FUZZ_REPORT))
 	@HYPOTHESIS_PROFILE=random FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=$(FUZZ_REPORT) \
-		$(PY) -m pytest tests/robustness/test_fuzz_every_route.py tests/endpoints/test_fuzz.py -q -s $(PYTEST_ARGS)
+		$(PY) -m pytest tests/robustness/test_fuzz_every_route.py tests/endpoints/test_fuzz.py -q -s --timeout=3600 $(PYTEST_ARGS)
 	@cat $(FUZZ_REPORT)
 
 ## make soak: 2,000 sequential + 200 concurrent requests mixed across every route
@@ -53,7 +53,7 @@ SOAK_REPORT ?= .cache/soak-report.json
 soak: $(SYNCED)
 	@mkdir -p $(dir $(SOAK_REPORT))
 	@SOAK_SEQUENTIAL=$(SOAK_SEQUENTIAL) SOAK_CONCURRENT=$(SOAK_CONCURRENT) SOAK_REPORT=$(SOAK_REPORT) \
-		$(PY) -m pytest tests/robustness/test_soak.py -q -s $(PYTEST_ARGS)
+		$(PY) -m pytest tests/robustness/test_soak.py -q -s --timeout=3600 $(PYTEST_ARGS)
 	@cat $(SOAK_REPORT)
 
 ## make mutate: mutation testing of what ships (provider/, endpoints/, main.py) with the

@@ -125,6 +125,8 @@ class Vitals:
     threads: int
     fds: int
     greenlets: int
+    # greenlets running the plugin's own code (provider/, endpoints/): requests being handled
+    busy_greenlets: int
 
 
 def _status(pid: int) -> dict[str, str]:
@@ -132,8 +134,9 @@ def _status(pid: int) -> dict[str, str]:
     return dict(line.split(":", 1) for line in lines if ":" in line)
 
 
-def greenlets(pid: int, probe_dir: Path, timeout: float = 10.0) -> int:
-    """Live greenlets in the plugin process (asked of the probe, see probe/sitecustomize.py)."""
+def greenlets(pid: int, probe_dir: Path, timeout: float = 10.0) -> tuple[int, int]:
+    """(live greenlets, those running the plugin's code) in the plugin process (asked of
+    the probe, see probe/sitecustomize.py)."""
     tag = f"{pid}-{uuid.uuid4().hex}"
     answer = probe_dir / f"greenlets-{tag}"
     (probe_dir / f"ask-{tag}").write_text("")
@@ -142,20 +145,22 @@ def greenlets(pid: int, probe_dir: Path, timeout: float = 10.0) -> int:
         if time.monotonic() > deadline:
             raise AssertionError(f"the greenlet probe of plugin {pid} did not answer")
         time.sleep(0.02)
-    count = int(answer.read_text())
+    live, busy = (int(n) for n in answer.read_text().split())
     answer.unlink()
-    return count
+    return live, busy
 
 
 def vitals(devkit: RunningDevkit, probe_dir: Path) -> Vitals:
     pid = int(devkit.stats()["plugin_pid"])
     status = _status(pid)
+    live, busy = greenlets(pid, probe_dir)
     return Vitals(
         pid=pid,
         rss_kib=int(status["VmRSS"].split()[0]),
         threads=int(status["Threads"]),
         fds=len(os.listdir(f"/proc/{pid}/fd")),
-        greenlets=greenlets(pid, probe_dir),
+        greenlets=live,
+        busy_greenlets=busy,
     )
 
 

@@ -123,6 +123,8 @@ def test_clients_that_vanish_mid_stream_leave_no_session_no_app_call_and_no_gree
     silences = [c for c in gone if c.moment == "in a keep-alive silence"]
     assert all(any(mark in c.read for mark in KEEPALIVE_MARKS) for c in silences)
 
+    # the plugin was not told: its handlers still run (this also proves the probe sees them)
+    assert vitals(devkit, robust.probe_dir).busy_greenlets > 0
     # the devkit notices at once (as Go's CloseNotify) and ends every session
     _, took = wait_until(lambda: devkit.stats()["open_sessions"], lambda n: n == 0, 2.0, "open sessions")
     if robust.mode == "local":
@@ -137,6 +139,7 @@ def test_clients_that_vanish_mid_stream_leave_no_session_no_app_call_and_no_gree
     )
     assert devkit.stats()["open_app_calls"] == 0
     after = vitals(devkit, robust.probe_dir)
+    assert after.busy_greenlets == 0
     stats = devkit.stats()
     assert stats["plugin_pid"] == before["plugin_pid"]
     assert stats["plugin_restarts"] == before["plugin_restarts"]
