@@ -8,7 +8,7 @@ auth failures and successes, app failures (mid-stream, blocking, missing app), E
 reconnects, unknown routes, and clients that vanish mid-stream (after the head, after the
 first word). Sequential first, then concurrent.
 
-`make test` runs it short (SOAK_SEQUENTIAL=52, SOAK_CONCURRENT=20 per install method);
+`make test` runs it short (SOAK_SEQUENTIAL=50, SOAK_CONCURRENT=20 per install method);
 `make soak` runs 2,000 + 200 per install method and writes the figures to SOAK_REPORT.
 """
 
@@ -28,7 +28,7 @@ import httpx
 from tests.robustness.conftest import Robust
 from tests.robustness.support import SECRET, Vitals, leaks_in, plugin_log_lines, secret_in_response, vitals, wait_until
 
-SEQUENTIAL = int(os.environ.get("SOAK_SEQUENTIAL", "52"))  # every kind twice
+SEQUENTIAL = int(os.environ.get("SOAK_SEQUENTIAL", "50"))  # every kind twice
 CONCURRENT = int(os.environ.get("SOAK_CONCURRENT", "20"))
 WORKERS = min(50, max(CONCURRENT, 1))
 #: stdio: RSS may grow by less than this after warm-up (the issue's bar).
