@@ -37,11 +37,13 @@ INVOCATION_TIMEOUT = 3
 PYTHON_LEAKS = ("Traceback", 'File "', "Exception:", "Exception(", "Internal Server Error")
 DAEMON_LEAKS = ("invoke app failed", "request failed with status code", "respond with", "read app failed")
 
-_WORDS = " ".join(f"word{i}" for i in range(16))
+#: The slow apps' answer: SLOW_WORDS words, one every 0.25 s (~2.5 s in all).
+SLOW_WORDS = 10
+LAST_WORD = f"word{SLOW_WORDS - 1}".encode()
+_WORDS = " ".join(f"word{i}" for i in range(SLOW_WORDS))
 
 
 def _slow(app_id: str, mode: str, script: str) -> dict[str, Any]:
-    # ~4 s of answer, one word every 0.25 s
     return {"id": app_id, "name": f"slow {mode}", "mode": mode, "script": script, "answer": _WORDS, "token_delay": 0.25}
 
 

@@ -28,10 +28,10 @@ import pytest
 
 from dify_plugin_devkit.testing import MODES, start_devkit
 from tests.robustness.conftest import Robust
-from tests.robustness.support import config, leaks_in, plugin_dir, wait_until
+from tests.robustness.support import LAST_WORD, config, leaks_in, plugin_dir, wait_until
 from tests.robustness.test_disconnects import next_requests_are_served
 
-EXECUTION_TIMEOUT = 6.0  # longer than a slow answer (~4 s): only the crash cuts it
+EXECUTION_TIMEOUT = 6.0  # longer than a slow answer (~2.5 s): only the crash cuts it
 STREAMS = (
     ("POST", "/workflow", {"json": {}}),
     ("GET", "/completion", {}),
@@ -93,7 +93,7 @@ def test_a_plugin_killed_mid_stream_ends_the_streams_readably_and_is_replaced(cr
         text = body.decode(errors="replace")
         assert status == 200
         assert b"word1" in body
-        assert b"word15" not in body  # cut short by the crash
+        assert LAST_WORD not in body  # cut short by the crash
         assert DEATH_NOTICE[mode] in text, text[-300:]
         assert at - killed_at < EXECUTION_TIMEOUT + 3
         assert not leaks_in(text.replace(DEATH_NOTICE[mode], "")), text[-300:]
@@ -102,9 +102,9 @@ def test_a_plugin_killed_mid_stream_ends_the_streams_readably_and_is_replaced(cr
     else:
         assert isinstance(blocked, httpx.Response)
         # a call that broke before its answer began is sent again (invokeServerlessWithRetry):
-        # the run starts over on the new process (the app runs twice), and here ends at the
-        # shortened execution deadline, or in the plugin's own app error; either way readable JSON
-        assert blocked.status_code in (500, 502, 504), blocked.text
+        # the run starts over on the new process (the app runs twice) and answers, unless the
+        # restart took it past the (shortened) execution deadline: readable JSON either way
+        assert blocked.status_code in (200, 500), blocked.text
         assert blocked.json()
         assert not leaks_in(blocked.text), blocked.text
 
