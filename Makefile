@@ -9,7 +9,7 @@ DEVKIT_CONFIG ?= dev/devkit.yaml
 # the code that is linted and type-checked: what ships, and the devkit
 LINTED := main.py endpoints provider tests devkit $(wildcard bench)
 
-.PHONY: setup dev dev-serverless test lint check package mutate bench clean
+.PHONY: setup dev dev-serverless test lint check package mutate bench fuzz soak clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
 $(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh
@@ -29,6 +29,32 @@ dev-serverless: dev
 ## make test: every test (the plugin's and the devkit's)
 test: $(SYNCED)
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+## make fuzz: the long random fuzz of every route, in both install methods (FUZZ_EXAMPLES
+## per install method, 10,000 by default: 20,000 in all; ~10-20 min), plus the endpoint
+## fuzzers under the random profile. Failures it finds are kept in
+## tests/robustness/hypothesis-db (commit them: they come back first on every run);
+## the outcome counts go to $(FUZZ_REPORT). `make test` runs the same fuzz derandomised, small.
+FUZZ_EXAMPLES ?= 10000
+FUZZ_REPORT ?= .cache/fuzz-report.json
+fuzz: $(SYNCED)
+	@mkdir -p $(dir $(FUZZ_REPORT))
+	@HYPOTHESIS_PROFILE=random FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=$(FUZZ_REPORT) \
+		$(PY) -m pytest tests/robustness/test_fuzz_every_route.py tests/endpoints/test_fuzz.py -q -s --timeout=3600 $(PYTEST_ARGS)
+	@cat $(FUZZ_REPORT)
+
+## make soak: 2,000 sequential + 200 concurrent requests mixed across every route
+## (streaming, blocking, errors, auth failures, disconnects) in both install methods;
+## prints failures, plugin RSS / threads / greenlets / fds after warm-up and at the end,
+## sessions left open (figures also in $(SOAK_REPORT)). `make test` runs a short soak.
+SOAK_SEQUENTIAL ?= 2000
+SOAK_CONCURRENT ?= 200
+SOAK_REPORT ?= .cache/soak-report.json
+soak: $(SYNCED)
+	@mkdir -p $(dir $(SOAK_REPORT))
+	@SOAK_SEQUENTIAL=$(SOAK_SEQUENTIAL) SOAK_CONCURRENT=$(SOAK_CONCURRENT) SOAK_REPORT=$(SOAK_REPORT) \
+		$(PY) -m pytest tests/robustness/test_soak.py -q -s --timeout=3600 $(PYTEST_ARGS)
+	@cat $(SOAK_REPORT)
 
 ## make mutate: mutation testing of what ships (provider/, endpoints/, main.py) with the
 ## fast tests (tests/unit); config in pyproject.toml [tool.mutmut], results in TESTING.md.

@@ -21,15 +21,22 @@ import httpx
 import pytest
 import yaml
 from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Hypothesis: `make test` (and CI) runs the fuzz derandomised, so that a failure comes
 # back with the same examples on the next run; HYPOTHESIS_PROFILE=random draws new ones
-# (and keeps them in .hypothesis/ as usual).
 DEFAULT_PROFILE = "derandomized"
 settings.register_profile(DEFAULT_PROFILE, derandomize=True, database=None, print_blob=True)
-settings.register_profile("random", derandomize=False, print_blob=True)
+# (`make fuzz`): failures it finds are kept in tests/robustness/hypothesis-db, committed,
+# and replayed first on every later random run
+settings.register_profile(
+    "random",
+    derandomize=False,
+    print_blob=True,
+    database=DirectoryBasedExampleDatabase(ROOT / "tests" / "robustness" / "hypothesis-db"),
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", DEFAULT_PROFILE))
 FIXTURES = ROOT / "tests" / "fixtures"
 #: The demo configuration `make dev` runs.

@@ -107,6 +107,10 @@ class BackwardsInvoker:
         self.state = state
         # app calls received per app id: lets tests and benchmarks see what ran
         self.app_calls: Counter[str] = Counter()
+        # app streams being answered now: one left open after its client went away
+        # is a leak (the daemon cuts a local session's call; a serverless plugin
+        # holds its transaction open until it stops reading)
+        self.open_app_calls = 0
 
     async def answer(self, invoke_type: str, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         if invoke_type in _APP_TYPES and not self.app_permission:
@@ -141,6 +145,7 @@ class BackwardsInvoker:
         self.app_calls[str(app_id)] += 1
         spec = self.apps.get(app_id) if isinstance(app_id, str) else None
         stamp = spec is not None and spec.stamp_events and request.get("response_mode") == "streaming"
+        self.open_app_calls += 1
         try:
             async for value in iterate_until(self.apps.invoke(request), self.app_stream_timeout):
                 if stamp:  # as late as possible: the next step is the write to the plugin
@@ -150,3 +155,5 @@ class BackwardsInvoker:
             yield error_event(request_id, f"read app failed: {APP_READ_TIMEOUT_ERROR}")
         except AppCallError as error:
             yield error_event(request_id, describe_app_error(error))
+        finally:
+            self.open_app_calls -= 1

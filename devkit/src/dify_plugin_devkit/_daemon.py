@@ -122,7 +122,11 @@ class Daemon:
 
     async def stats(self, request: web.Request) -> web.Response:
         """Devkit-only: what ran so far (not a daemon route)."""
-        body: dict[str, Any] = {"app_calls": dict(self.invoker.app_calls), "open_sessions": len(self.sessions)}
+        body: dict[str, Any] = {
+            "app_calls": dict(self.invoker.app_calls),
+            "open_sessions": len(self.sessions),
+            "open_app_calls": self.invoker.open_app_calls,
+        }
         body.update(self._plugin_stats())
         if self.invoker.state is not None:
             body.update(self.invoker.state.stats())  # storage_ops, uploads

@@ -62,7 +62,7 @@ class RunningDevkit:
         return client
 
     def stats(self) -> dict[str, Any]:
-        """What ran so far: `{"app_calls": {app_id: n}, "open_sessions": n, ...}`, and the
+        """What ran so far: `{"app_calls": {app_id: n}, "open_sessions": n, "open_app_calls": n, ...}`, and the
         plugin process now serving: `plugin_pid`, `plugin_restarts`, `last_plugin_exit`."""
         return httpx.get(f"{self.base_url}/devkit/stats", timeout=10).json()
 

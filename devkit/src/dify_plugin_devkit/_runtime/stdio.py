@@ -13,7 +13,12 @@ What the daemon does around the process (internal/core/local_runtime/instance.go
 - a dead process is replaced by the schedule loop; sessions that were running on it
   are never told: their listeners wait for messages that cannot come;
 - a request that finds no live process is retried every 300 ms for 6 s
-  (io_tunnel/generic.go invokePluginOnce), then answered 500.
+  (io_tunnel/generic.go invokePluginOnce), then answered 500;
+- when the HTTP client goes away, the session's listener closes and its app calls
+  are cut: they run on the endpoint request's context (Session.propagateTraceContext
+  binds it to the backwards invocation), and their answers can no longer be written
+  (LocalPluginRuntime.Write: ErrSessionNotFound). The plugin is not told: its app
+  stream just gets nothing more, until the SDK gives up (MAX_INVOCATION_TIMEOUT).
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class StdioRuntime(PluginRuntime):
         self._write_lock = asyncio.Lock()
         # session id -> the process its request went to
         self._in_flight: dict[str, Process] = {}
+        # session id -> the app calls being answered for it (cut when it closes)
+        self._answers: dict[str, set[asyncio.Task[None]]] = {}
 
     def mode_env(self) -> dict[str, str]:
         return {"INSTALL_METHOD": "local"}
@@ -131,6 +138,8 @@ class StdioRuntime(PluginRuntime):
                     return
         finally:
             self._in_flight.pop(session.id, None)
+            for answer in self._answers.pop(session.id, set()):
+                answer.cancel()  # the daemon's app call ends with the client's request
 
     # -- supervision -------------------------------------------------------------
     def on_activity(self) -> None:
@@ -209,7 +218,10 @@ class StdioRuntime(PluginRuntime):
             session.inbox.put_nowait(error_message("unmarshal_error", str(error)))
             return
         if message.type == "invoke":
-            self.background(self._answer(process, session, message.data))
+            answer = self.background(self._answer(process, session, message.data))
+            answers = self._answers.setdefault(session.id, set())
+            answers.add(answer)
+            answer.add_done_callback(answers.discard)
         else:
             session.inbox.put_nowait(message)
 
@@ -220,7 +232,7 @@ class StdioRuntime(PluginRuntime):
             session.inbox.put_nowait(error_message("invoke_dify_error", f"invoke dify failed: {error}"))
             return
         async for payload in self.invoker.answer(*invoke):
-            if process.returncode is not None:
+            if process.returncode is not None or session.closed:
                 return
             try:
                 await self.write_line(process, session.envelope("backwards_response", payload))
