@@ -129,6 +129,7 @@ def apply_template_steps(plugin: Path) -> None:
     shutil.rmtree(plugin / "tests" / "unit" / "endpoints")  # in-process tests of the gallery's routes
     shutil.rmtree(plugin / "tests" / "endpoints")
     shutil.rmtree(plugin / "tests" / "browser")  # the gallery's pages in a browser
+    shutil.rmtree(plugin / "tests" / "robustness")  # soak, fuzz and faults on the gallery's routes
     (plugin / "tests" / "test_template_copy.py").unlink()  # this test: the template's own
     shutil.rmtree(plugin / "bench")  # the gallery's benchmark: it measures the gallery's routes
     (plugin / "BENCHMARKS.md").unlink()
