@@ -189,3 +189,40 @@ def test_a_script_text_with_markup_cannot_close_the_script_element(monkeypatch: 
     monkeypatch.setattr(index_page, "SCRIPT_TEXT", i18n.Catalog(texts))
     page = index_page.page("N0NCE", "en_US", BASE, [], key_required=False, key=None)
     assert '<script type="application/json" id="page-text">{"copied": "\\u003c/script>\\u003cb>"}</script>' in page
+
+
+def test_page_without_a_key_exact() -> None:
+    """No key: no key card, no `API_KEY` note, no hidden key field, curl lines without the header."""
+    demos = [
+        Demo("duck", "chat_app", "ready"),
+        Demo("completion", "completion_app", "ready", (FormField("text-input", "site", "Site", default="a/b"),)),
+    ]
+    page = placeholders(index_page.page("N0NCE", "en_US", BASE, demos, key_required=False, key=None))
+    sections = page[page.index('<section class="card" id="duck"') : page.index('<script type="application/json"')]
+    assert sections == (
+        '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p>'
+        "<h3>With curl</h3>"
+        '<div class="curl"><pre id="duck-curl"><code>curl -N &#x27;https://d.example/e/a/duck?query=Hello%20duck&#x27;\ncurl -N -X POST https://d.example/e/a/duck -d &#x27;query=Hello duck&#x27;</code></pre><button type="button" class="copy" data-copy="duck-curl" aria-label="Copy the curl lines of /duck">Copy</button></div>'
+        "<h3>Try it</h3>"
+        '<form method="get" action="duck" class="duck-form" id="duck-form"><label for="duck-query">Your question</label><div class="row"><input type="text" id="duck-query" name="query" required placeholder="Ask the duck anything"><button type="submit">Ask the duck</button></div></form>'
+        "</section>"
+        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
+        "<h3>With curl</h3>"
+        '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST https://d.example/e/a/completion -H &#x27;Content-Type: application/json&#x27; -d &#x27;{&quot;inputs&quot;: {&quot;site&quot;: &quot;a/b&quot;}}&#x27;\ncurl -N &#x27;https://d.example/e/a/completion?inputs=%7B%22site%22%3A%20%22a%2Fb%22%7D&#x27;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
+        "<h3>Try it</h3>"
+        '<form class="run-form" id="completion-form" data-route="completion">'
+        '<div class="field"><label for="completion-in-site">Site</label><input type="text" id="completion-in-site" name="site" data-var="site" data-kind="text-input" value="a/b"></div><button type="submit">Run</button></form>'
+        '<div class="run" id="completion-run" data-part="run" hidden><p class="status" role="status" data-part="status"></p>'
+        '<h4>Answer</h4><div class="text" data-part="text"></div>'
+        '<div data-part="outputs-box" hidden>'
+        '<h4>Outputs</h4><pre class="outputs" data-part="outputs"></pre></div>'
+        '<div class="error" role="alert" data-part="error" hidden></div></div>'
+        "</section>"
+    )
+
+
+def test_a_keyed_page_opened_without_the_key_in_its_url_carries_an_empty_one() -> None:
+    demos = [Demo("duck", "chat_app", "ready")]
+    page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=True, key=None)
+    assert '<input type="hidden" name="key" value=""><button type="submit">Ask the duck</button>' in page
+    assert '<input type="password" id="api-key" autocomplete="off" value="">' in page
