@@ -4,6 +4,7 @@ and the app's input form read from fetch_app's parameters (no plugin process nee
 from __future__ import annotations
 
 import html
+import io
 import re
 import shlex
 from pathlib import Path
@@ -435,3 +436,12 @@ def test_duck_curl_lines_exact() -> None:
         "curl -N 'https://d.example/e/a/duck?query=Hello%20duck'",
         "curl -N -X POST https://d.example/e/a/duck -d 'query=Hello duck'",
     ]
+
+
+def test_the_manifest_is_read_as_utf8_whatever_the_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon may run Python under a non-UTF-8 locale: the Chinese title must still decode."""
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
+    # what `encoding=None` means under LANG=en_US.ISO-8859-1 (pathlib asks io.text_encoding)
+    monkeypatch.setattr(io, "text_encoding", lambda encoding, stacklevel=2: encoding or "latin-1")
+    assert index_page.plugin_labels(manifest)["zh_Hans"] == "我的插件"
