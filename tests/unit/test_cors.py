@@ -145,3 +145,56 @@ def test_preflight_of_any_other_origin_has_no_cors_header(origin: str | None) ->
     assert response.status_code == 204
     assert not [name for name, _ in response.headers.items() if name.lower().startswith("access-control-")]
     assert response.headers["Allow"] == "GET, POST, OPTIONS"
+
+
+def test_an_empty_origin_is_not_allowed() -> None:
+    allowed = cors.parse_allowed_origins("https://app.example")
+    assert not allowed.allows("")
+    assert allowed.headers("") == {}
+
+
+@pytest.mark.parametrize("raw", ["https:", "https://:8443", "http://:80"])
+def test_an_origin_without_a_host_is_the_settings_error(raw: str) -> None:
+    with pytest.raises(AppNotConfigured):
+        cors.parse_allowed_origins(raw)
+
+
+def test_the_settings_error_counts_entries_from_one() -> None:
+    with pytest.raises(AppNotConfigured) as caught:
+        cors.parse_allowed_origins("https://a.example, nope, also-nope")
+    assert caught.value.message == (
+        "The endpoint's `allowed_origins` setting must be `*` or comma-separated origins like "
+        "`https://app.example.com, http://localhost:3000` (scheme and host, an optional port, no path); "
+        "entry 2 is not an origin."
+    )
+
+
+def test_vary_without_spaces_is_read_as_a_list() -> None:
+    response = Response("x", headers={"Vary": "Accept-Language,Origin"})
+    cors.add_headers(response, {"Vary": "Origin"})
+    assert response.headers.get_all("Vary") == ["Accept-Language,Origin"]
+
+
+def test_headers_go_out_with_their_canonical_names() -> None:
+    """Names are case-insensitive to HTTP, but these are the exact lines a client sees."""
+    allowed = cors.parse_allowed_origins("https://app.example")
+    response = cors.preflight(request("OPTIONS", "https://app.example"), allowed)
+    assert [(name, value) for name, value in response.headers.to_wsgi_list() if name != "Content-Type"] == [
+        ("Allow", "GET, POST, OPTIONS"),
+        ("Access-Control-Allow-Origin", "https://app.example"),
+        ("Vary", "Origin"),
+        ("Access-Control-Allow-Methods", "GET, POST"),
+        ("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID"),
+        ("Access-Control-Max-Age", "600"),
+    ]
+    added = cors.add_headers(Response("x", headers={"Vary": "Accept-Language"}), {"Vary": "Origin"})
+    assert [(name, value) for name, value in added.headers.to_wsgi_list() if name.lower() == "vary"] == [
+        ("Vary", "Accept-Language, Origin")
+    ]
+
+
+def test_preflight_lists_the_methods_it_is_given() -> None:
+    allowed = cors.parse_allowed_origins("*")
+    response = cors.preflight(request("OPTIONS", "https://a.example"), allowed, methods=("GET",))
+    assert response.headers["Allow"] == "GET, OPTIONS"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET"

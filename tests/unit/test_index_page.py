@@ -4,6 +4,7 @@ and the app's input form read from fetch_app's parameters (no plugin process nee
 from __future__ import annotations
 
 import html
+import io
 import re
 import shlex
 from pathlib import Path
@@ -18,6 +19,7 @@ from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
 from provider.index_page import Demo
 from tests.conftest import manifest as manifest_of_this_plugin
+from tests.unit.fakes import FakeFetchApp, fake_session
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -309,3 +311,137 @@ def test_the_title_is_the_plugins_label_from_its_manifest(tmp_path: Path) -> Non
         assert index_page.plugin_labels(manifest) == {"en_US": "Dify plugin", "zh_Hans": "Dify plugin"}
     assert index_page.plugin_labels(tmp_path / "missing.yaml")["en_US"] == "Dify plugin"
     assert index_page.PLUGIN_LABELS["en_US"] == manifest_of_this_plugin()["label"]["en_US"]
+
+
+# --- more exact behaviour (mutation testing, issue #14) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hook_url", "path", "base"),
+    [
+        ("https://dify.example/e/abcX/", "/", "https://dify.example/e/abcX"),  # only slashes are cut
+        ("https://dify.example/e/abc/", "/other", "https://dify.example/e/abc"),  # a path it does not end with stays
+    ],
+)
+def test_public_base_cuts_only_the_route_and_trailing_slashes(hook_url: str, path: str, base: str) -> None:
+    assert index_page.public_base(request(path, [("Dify-Hook-Url", hook_url)])) == base
+
+
+def test_public_base_of_an_unparsable_hook_url_falls_back() -> None:
+    r = request("/", [("Dify-Hook-Url", "http://[::1"), ("Dify-Hook-Id", "abc")])
+    assert index_page.public_base(r) == "http://10.0.0.5:5002/e/abc"
+
+
+def test_public_base_quotes_the_hook_id_and_without_one_is_the_host() -> None:
+    assert index_page.public_base(request("/", [("Dify-Hook-Id", "a/b c")])) == "http://10.0.0.5:5002/e/a%2Fb%20c"
+    assert index_page.public_base(request("/")) == "http://10.0.0.5:5002"
+
+
+def test_parse_form_skips_only_the_unusable_entries() -> None:
+    fields = app_form.parse_form(
+        parameters(
+            None,  # type: ignore[arg-type]
+            {"text-input": {"label": "no variable"}},
+            {"text-input": {"variable": "kept", "label": "Kept"}},
+        )
+    )
+    assert fields == [FormField("text-input", "kept", "Kept")]
+
+
+def test_parse_form_keeps_only_what_fits_the_fields_kind() -> None:
+    fields = app_form.parse_form(
+        parameters(
+            {
+                "text-input": {
+                    "variable": "t",
+                    "label": "T",
+                    "options": ["a"],
+                    "allowed_file_types": ["image"],
+                    "default": {"not": "a value"},
+                    "max_length": 1,
+                }
+            },
+        )
+    )
+    assert fields == [FormField("text-input", "t", "T", max_length=1)]
+
+
+def test_file_accept_reads_custom_extensions_as_browsers_want_them() -> None:
+    assert app_form.file_accept(["custom"], ["XML", ".X", ". ", ".", "pdf", ".pdf"]) == ".xml,.x,.pdf"
+    assert app_form.file_accept(["custom"], "csv") == ""  # not a list: nothing
+    assert app_form.file_accept(["hologram", "image"], []) == "image/*"  # a newer Dify's type: no restriction
+
+
+def test_example_inputs_of_a_select_without_options_and_a_bounded_text() -> None:
+    fields = (
+        FormField("select", "s", "S", required=True),
+        FormField("text-input", "t", "Topic", required=True, max_length=3),
+    )
+    assert app_form.example_inputs(fields) == {"s": "", "t": "Top"}
+
+
+def test_fetch_form_asks_for_the_app_and_reads_a_non_mapping_answer_as_no_fields() -> None:
+    fetch_app = FakeFetchApp(parameters=None)  # type: ignore[arg-type]
+    assert app_form.fetch_form(fake_session(fetch_app=fetch_app), "app-1", "workflow_app") == []
+    assert fetch_app.calls == ["app-1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "fetch app failed: data is nil",
+            "The app set in `workflow_app` was not found in this workspace; choose another app in the endpoint's "
+            "settings.",
+        ),
+        (
+            "permission denied, you need to enable app access in plugin manifest",
+            "The plugin is not allowed to read apps (its manifest lacks the app permission).",
+        ),
+    ],
+)
+def test_fetch_form_failures_exact_and_the_sdk_text_in_the_log_only(
+    text: str, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(AppFailed) as caught:
+        app_form.fetch_form(fake_session(fetch_app=FakeFetchApp(error=text)), "app-1", "workflow_app")
+    assert caught.value.message == message
+    assert [r.getMessage() for r in caplog.records if r.name == "provider.app_form"] == [
+        f"fetch_app failed (app-1 via workflow_app): {text}"
+    ]
+
+
+def test_curl_lines_keep_non_ascii_and_send_every_required_file() -> None:
+    fields = (
+        FormField("text-input", "t", "T", default="café"),
+        FormField("file", "a", "A", required=True),
+        FormField("file", "b", "B", required=True),
+        FormField("file-list", "c", "C"),
+    )
+    (line,) = index_page.curl_lines(Demo("workflow", "workflow_app", "ready", fields), "https://d.example/e/a", False)
+    assert line == 'curl -N -X POST https://d.example/e/a/workflow -F \'inputs={"t": "café"}\' -F a=@a.txt -F b=@b.txt'
+    (post, get) = index_page.curl_lines(Demo("completion", "completion_app", "ready", fields[:1]), "http://h/e/b", True)
+    assert post == (
+        'curl -N -X POST -H "Authorization: Bearer $API_KEY" http://h/e/b/completion '
+        '-H \'Content-Type: application/json\' -d \'{"inputs": {"t": "café"}}\''
+    )
+    assert (
+        get
+        == "curl -N -H \"Authorization: Bearer $API_KEY\" 'http://h/e/b/completion?inputs=%7B%22t%22%3A%20%22caf%C3%A9%22%7D'"
+    )
+
+
+def test_duck_curl_lines_exact() -> None:
+    assert index_page.curl_lines(Demo("duck", "chat_app", "ready"), "https://d.example/e/a", False) == [
+        "curl -N 'https://d.example/e/a/duck?query=Hello%20duck'",
+        "curl -N -X POST https://d.example/e/a/duck -d 'query=Hello duck'",
+    ]
+
+
+def test_the_manifest_is_read_as_utf8_whatever_the_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon may run Python under a non-UTF-8 locale: the Chinese title must still decode."""
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
+    # what `encoding=None` means under LANG=en_US.ISO-8859-1 (pathlib asks io.text_encoding)
+    monkeypatch.setattr(io, "text_encoding", lambda encoding, stacklevel=2: encoding or "latin-1")
+    assert index_page.plugin_labels(manifest)["zh_Hans"] == "我的插件"

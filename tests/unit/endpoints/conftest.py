@@ -14,6 +14,8 @@ _patch_all = gevent.monkey.patch_all
 gevent.monkey.patch_all = lambda *args, **kwargs: None
 try:
     import endpoints.duck
+    import endpoints.gallery
+    import endpoints.preflight
     import endpoints.runner  # noqa: F401 - imported here, unpatched, for the tests
 finally:
     gevent.monkey.patch_all = _patch_all

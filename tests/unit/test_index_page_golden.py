@@ -1,0 +1,228 @@
+# ruff: noqa: E501 - golden markup: one literal per element, exactly as browsers get it
+"""The index page's exact markup for a fixed nonce and form (provider.index_page): what
+browsers get must not drift silently. The inline style and script (provider.index_assets)
+and the plugin's label stand as <STYLE>, <SCRIPT> and <LABEL>; the behaviour is tested in
+tests/unit/test_index_page.py and, in a browser, tests/browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from provider import i18n, index_assets, index_page
+from provider.app_form import FormField
+from provider.errors import AppFailed, AppNotConfigured, Unauthorized
+from provider.index_page import Demo
+
+BASE = "https://d.example/e/a"
+#: Every kind of field, required and not, with and without defaults and limits.
+FIELDS = (
+    FormField("text-input", "title", "Title <b>", required=True, default="café", max_length=20),
+    FormField("text-input", "empty", "Empty"),
+    FormField("paragraph", "notes", "Notes", max_length=200, default="a & b"),
+    FormField("select", "tone", "Tone", required=True, default="b", options=("a", "b")),
+    FormField("select", "mood", "Mood", options=("x", "y")),
+    FormField("select", "size", "Size", required=True, default="z", options=("s", "m")),
+    FormField("number", "count", "Count", default=3, max_length=5),  # a number has no length limit
+    FormField("number", "other", "Other"),
+    FormField("checkbox", "urgent", "Urgent", required=True, default=True),
+    FormField("checkbox", "quiet", "Quiet", default=False),
+    FormField("file", "photo", "Photo", accept="image/*"),
+    FormField("file", "any", "Any"),
+    FormField("file-list", "tables", "Tables", max_length=3, accept=".csv"),
+    FormField("file-list", "more", "More"),
+)
+
+
+def placeholders(page: str) -> str:
+    return (
+        page.replace(index_assets.STYLE, "<STYLE>")
+        .replace(index_assets.SCRIPT, "<SCRIPT>")
+        .replace(index_page.PLUGIN_LABELS["en_US"], "<LABEL>")
+    )
+
+
+def test_page_with_a_key_and_every_field_kind_exact() -> None:
+    demos = [
+        Demo("duck", "chat_app", "ready"),
+        Demo("workflow", "workflow_app", "ready", FIELDS),
+        Demo("completion", "completion_app", "ready"),
+    ]
+    page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=True, key="k&y")
+    assert placeholders(page) == (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
+        '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: three HTTP routes that call the apps chosen in its settings and stream their answers. Its address is https://d.example/e/a/</p>'
+        '<noscript><p class="note">The live demos need JavaScript; the curl lines work without it.</p></noscript>'
+        '<section class="card" aria-labelledby="key-heading"><h2 id="key-heading">API key</h2><label for="api-key">API key of this endpoint</label><input type="password" id="api-key" autocomplete="off" value="k&amp;y"><p class="note">The demos send it as Authorization: Bearer. This page never stores it.</p>'
+        "</section>"
+        '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p>'
+        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#x27;s key first: export API_KEY=…</p>'
+        '<div class="curl"><pre id="duck-curl"><code>curl -N -H &quot;Authorization: Bearer $API_KEY&quot; &#x27;https://d.example/e/a/duck?query=Hello%20duck&#x27;\ncurl -N -X POST -H &quot;Authorization: Bearer $API_KEY&quot; https://d.example/e/a/duck -d &#x27;query=Hello duck&#x27;</code></pre><button type="button" class="copy" data-copy="duck-curl" aria-label="Copy the curl lines of /duck">Copy</button></div>'
+        "<h3>Try it</h3>"
+        '<form method="get" action="duck" class="duck-form" id="duck-form"><label for="duck-query">Your question</label><div class="row"><input type="text" id="duck-query" name="query" required placeholder="Ask the duck anything"><input type="hidden" name="key" value="k&amp;y"><button type="submit">Ask the duck</button></div></form>'
+        "</section>"
+        '<section class="card" id="workflow" aria-labelledby="workflow-heading"><h2 id="workflow-heading">Workflow runner</h2><p>POST /workflow runs the workflow in <code>workflow_app</code>: Server-Sent Events, or blocking JSON with &quot;response_mode&quot;: &quot;blocking&quot;. GET /workflow?inputs=… is the same for EventSource.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/workflow</code></p>'
+        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#x27;s key first: export API_KEY=…</p>'
+        '<div class="curl"><pre id="workflow-curl"><code>curl -N -X POST -H &quot;Authorization: Bearer $API_KEY&quot; https://d.example/e/a/workflow -H &#x27;Content-Type: application/json&#x27; -d &#x27;{&quot;inputs&quot;: {&quot;title&quot;: &quot;café&quot;, &quot;empty&quot;: &quot;&quot;, &quot;notes&quot;: &quot;a &amp; b&quot;, &quot;tone&quot;: &quot;b&quot;, &quot;mood&quot;: &quot;x&quot;, &quot;size&quot;: &quot;z&quot;, &quot;count&quot;: 3, &quot;other&quot;: 1, &quot;urgent&quot;: true, &quot;quiet&quot;: false}}&#x27;\ncurl -N -H &quot;Authorization: Bearer $API_KEY&quot; &#x27;https://d.example/e/a/workflow?inputs=%7B%22title%22%3A%20%22caf%C3%A9%22%2C%20%22empty%22%3A%20%22%22%2C%20%22notes%22%3A%20%22a%20%26%20b%22%2C%20%22tone%22%3A%20%22b%22%2C%20%22mood%22%3A%20%22x%22%2C%20%22size%22%3A%20%22z%22%2C%20%22count%22%3A%203%2C%20%22other%22%3A%201%2C%20%22urgent%22%3A%20true%2C%20%22quiet%22%3A%20false%7D&#x27;</code></pre><button type="button" class="copy" data-copy="workflow-curl" aria-label="Copy the curl lines of /workflow">Copy</button></div>'
+        "<h3>Try it</h3>"
+        '<form class="run-form" id="workflow-form" data-route="workflow"><p class="note">Fields marked * are required.</p>'
+        '<div class="field"><label for="workflow-in-title">Title &lt;b&gt; <span class="req" aria-hidden="true">*</span></label><input type="text" id="workflow-in-title" name="title" data-var="title" data-kind="text-input" required maxlength="20" aria-describedby="workflow-in-title-hint" value="café"><small id="workflow-in-title-hint">at most 20 characters</small></div>'
+        '<div class="field"><label for="workflow-in-empty">Empty</label><input type="text" id="workflow-in-empty" name="empty" data-var="empty" data-kind="text-input" value=""></div>'
+        '<div class="field"><label for="workflow-in-notes">Notes</label><textarea id="workflow-in-notes" name="notes" data-var="notes" data-kind="paragraph" maxlength="200" aria-describedby="workflow-in-notes-hint" rows="4">a &amp; b</textarea><small id="workflow-in-notes-hint">at most 200 characters</small></div>'
+        '<div class="field"><label for="workflow-in-tone">Tone <span class="req" aria-hidden="true">*</span></label><select id="workflow-in-tone" name="tone" data-var="tone" data-kind="select" required><option value="a">a</option><option value="b" selected>b</option></select></div>'
+        '<div class="field"><label for="workflow-in-mood">Mood</label><select id="workflow-in-mood" name="mood" data-var="mood" data-kind="select"><option value="">(choose)</option><option value="x">x</option><option value="y">y</option></select></div>'
+        '<div class="field"><label for="workflow-in-size">Size <span class="req" aria-hidden="true">*</span></label><select id="workflow-in-size" name="size" data-var="size" data-kind="select" required><option value="">(choose)</option><option value="s">s</option><option value="m">m</option></select></div>'
+        '<div class="field"><label for="workflow-in-count">Count</label><input type="number" step="any" id="workflow-in-count" name="count" data-var="count" data-kind="number" value="3"></div>'
+        '<div class="field"><label for="workflow-in-other">Other</label><input type="number" step="any" id="workflow-in-other" name="other" data-var="other" data-kind="number" value=""></div>'
+        '<div class="field check"><input type="checkbox" id="workflow-in-urgent" name="urgent" data-var="urgent" data-kind="checkbox" checked><label for="workflow-in-urgent">Urgent <span class="req" aria-hidden="true">*</span></label></div>'
+        '<div class="field check"><input type="checkbox" id="workflow-in-quiet" name="quiet" data-var="quiet" data-kind="checkbox"><label for="workflow-in-quiet">Quiet</label></div>'
+        '<div class="field"><label for="workflow-in-photo">Photo</label><input type="file" id="workflow-in-photo" name="photo" data-var="photo" data-kind="file" accept="image/*"></div>'
+        '<div class="field"><label for="workflow-in-any">Any</label><input type="file" id="workflow-in-any" name="any" data-var="any" data-kind="file"></div>'
+        '<div class="field"><label for="workflow-in-tables">Tables</label><input type="file" id="workflow-in-tables" name="tables" data-var="tables" data-kind="file-list" data-max-files="3" aria-describedby="workflow-in-tables-hint" accept=".csv" multiple><small id="workflow-in-tables-hint">at most 3 files</small></div>'
+        '<div class="field"><label for="workflow-in-more">More</label><input type="file" id="workflow-in-more" name="more" data-var="more" data-kind="file-list" multiple></div><button type="submit">Run</button></form>'
+        '<div class="run" id="workflow-run" data-part="run" hidden><p class="status" role="status" data-part="status"></p>'
+        '<h4>Nodes</h4><ol class="nodes" data-part="nodes"></ol>'
+        '<h4>Text</h4><div class="text" data-part="text"></div>'
+        '<div data-part="outputs-box" hidden>'
+        '<h4>Outputs</h4><pre class="outputs" data-part="outputs"></pre></div>'
+        '<div class="error" role="alert" data-part="error" hidden></div></div>'
+        "</section>"
+        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
+        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#x27;s key first: export API_KEY=…</p>'
+        '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST -H &quot;Authorization: Bearer $API_KEY&quot; https://d.example/e/a/completion -H &#x27;Content-Type: application/json&#x27; -d &#x27;{&quot;inputs&quot;: {}}&#x27;\ncurl -N -H &quot;Authorization: Bearer $API_KEY&quot; &#x27;https://d.example/e/a/completion?inputs=%7B%7D&#x27;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
+        "<h3>Try it</h3>"
+        '<form class="run-form" id="completion-form" data-route="completion"><p class="note">This app takes no inputs.</p><button type="submit">Run</button></form>'
+        '<div class="run" id="completion-run" data-part="run" hidden><p class="status" role="status" data-part="status"></p>'
+        '<h4>Answer</h4><div class="text" data-part="text"></div>'
+        '<div data-part="outputs-box" hidden>'
+        '<h4>Outputs</h4><pre class="outputs" data-part="outputs"></pre></div>'
+        '<div class="error" role="alert" data-part="error" hidden></div></div>'
+        "</section>"
+        '<script type="application/json" id="page-text">{"running": "Running… {seconds} s", "succeeded": "Finished in {seconds} s", "failed": "Failed after {seconds} s", "run_failed": "The run failed: {message}", "refused": "The request was refused: {message}", "broken": "The connection broke: {message}", "ended_early": "The stream ended before the run finished.", "too_many_files": "Choose at most {count} files.", "node_running": "running", "copied": "Copied"}</script>'
+        '<script nonce="N0NCE"><SCRIPT></script></main></body></html>\n'
+    )
+
+
+def test_page_of_unset_and_unreadable_apps_exact() -> None:
+    demos = [
+        Demo("duck", "chat_app", "unset"),
+        Demo("workflow", "workflow_app", "failed", failure=AppFailed("The <app> broke.", code="app_gone", status=503)),
+        Demo(
+            "completion", "completion_app", "failed", failure=AppFailed("x", code="app_permission_denied", status=503)
+        ),
+    ]
+    page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=False, key=None)
+    assert placeholders(page) == (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
+        '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: three HTTP routes that call the apps chosen in its settings and stream their answers. Its address is https://d.example/e/a/</p>'
+        '<noscript><p class="note">The live demos need JavaScript; the curl lines work without it.</p></noscript>'
+        '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p><p class="unset" role="status">Not configured: the workspace owner has not chosen an app in the <code>chat_app</code> setting.</p>'
+        "</section>"
+        '<section class="card" id="workflow" aria-labelledby="workflow-heading"><h2 id="workflow-heading">Workflow runner</h2><p>POST /workflow runs the workflow in <code>workflow_app</code>: Server-Sent Events, or blocking JSON with &quot;response_mode&quot;: &quot;blocking&quot;. GET /workflow?inputs=… is the same for EventSource.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/workflow</code></p><p class="unset" role="status">Not available: The &lt;app&gt; broke. (app_gone)</p>'
+        "</section>"
+        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p><p class="unset" role="status">Not available: the plugin is not allowed to read apps (its manifest lacks the app permission) (app_permission_denied)</p>'
+        "</section>"
+        '<script type="application/json" id="page-text">{"running": "Running… {seconds} s", "succeeded": "Finished in {seconds} s", "failed": "Failed after {seconds} s", "run_failed": "The run failed: {message}", "refused": "The request was refused: {message}", "broken": "The connection broke: {message}", "ended_early": "The stream ended before the run finished.", "too_many_files": "Choose at most {count} files.", "node_running": "running", "copied": "Copied"}</script>'
+        '<script nonce="N0NCE"><SCRIPT></script></main></body></html>\n'
+    )
+
+
+ERROR_HEAD = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width,initial-scale=1"><title><LABEL></title>'
+    '<style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
+)
+KEY_FORM = (
+    '<form method="get" class="key-form"><label for="key">API key of this endpoint</label>'
+    '<input type="password" id="key" name="key" required autocomplete="off" autofocus>'
+    '<button type="submit">Open</button></form></main></body></html>\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("missing_api_key", "This endpoint needs its API key. Enter it to open this page."),
+        ("invalid_api_key", "That API key is wrong. Enter the key set in the endpoint&#x27;s settings."),
+    ],
+)
+def test_key_error_page_exact(code: str, message: str) -> None:
+    page = index_page.error_page("N0NCE", "en_US", Unauthorized("m", code=code))
+    assert placeholders(page) == ERROR_HEAD + f'<div class="error" role="alert">{message}</div>' + KEY_FORM
+
+
+def test_settings_error_page_exact() -> None:
+    page = index_page.error_page("N0NCE", "en_US", AppNotConfigured("The `x` setting <is> wrong."))
+    assert placeholders(page) == (
+        ERROR_HEAD + '<div class="error" role="alert"><p>This endpoint&#x27;s settings need fixing by the workspace '
+        'owner:</p><p lang="en">The `x` setting &lt;is&gt; wrong. (app_not_configured)</p></div></main></body></html>\n'
+    )
+
+
+def test_error_pages_speak_the_visitors_language() -> None:
+    page = index_page.error_page("N0NCE", "zh_Hans", Unauthorized("m", code="missing_api_key"))
+    assert '<html lang="zh-Hans">' in page
+    assert '<div class="error" role="alert">此端点需要 API 密钥。输入后即可打开本页面。</div>' in page
+    assert '<label for="key">此端点的 API 密钥</label>' in page
+
+
+def test_page_headers_exact() -> None:
+    assert index_page.page_headers("N0NCE", "en_US") == {
+        "Content-Security-Policy": "default-src 'none'; script-src 'nonce-N0NCE'; style-src 'nonce-N0NCE'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+        "Content-Language": "en",
+        "Vary": "Accept-Language",
+    }
+
+
+def test_nonce_is_fresh_and_long() -> None:
+    nonces = {index_page.new_nonce() for _ in range(5)}
+    assert len(nonces) == 5
+    assert all(len(nonce) == 22 for nonce in nonces)  # token_urlsafe(16): 128 bits
+
+
+def test_a_script_text_with_markup_cannot_close_the_script_element(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = {"copied": {"en_US": "</script><b>", "zh_Hans": "x"}}
+    monkeypatch.setattr(index_page, "SCRIPT_TEXT", i18n.Catalog(texts))
+    page = index_page.page("N0NCE", "en_US", BASE, [], key_required=False, key=None)
+    assert '<script type="application/json" id="page-text">{"copied": "\\u003c/script>\\u003cb>"}</script>' in page
+
+
+def test_page_without_a_key_exact() -> None:
+    """No key: no key card, no `API_KEY` note, no hidden key field, curl lines without the header."""
+    demos = [
+        Demo("duck", "chat_app", "ready"),
+        Demo("completion", "completion_app", "ready", (FormField("text-input", "site", "Site", default="a/b"),)),
+    ]
+    page = placeholders(index_page.page("N0NCE", "en_US", BASE, demos, key_required=False, key=None))
+    sections = page[page.index('<section class="card" id="duck"') : page.index('<script type="application/json"')]
+    assert sections == (
+        '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p>'
+        "<h3>With curl</h3>"
+        '<div class="curl"><pre id="duck-curl"><code>curl -N &#x27;https://d.example/e/a/duck?query=Hello%20duck&#x27;\ncurl -N -X POST https://d.example/e/a/duck -d &#x27;query=Hello duck&#x27;</code></pre><button type="button" class="copy" data-copy="duck-curl" aria-label="Copy the curl lines of /duck">Copy</button></div>'
+        "<h3>Try it</h3>"
+        '<form method="get" action="duck" class="duck-form" id="duck-form"><label for="duck-query">Your question</label><div class="row"><input type="text" id="duck-query" name="query" required placeholder="Ask the duck anything"><button type="submit">Ask the duck</button></div></form>'
+        "</section>"
+        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
+        "<h3>With curl</h3>"
+        '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST https://d.example/e/a/completion -H &#x27;Content-Type: application/json&#x27; -d &#x27;{&quot;inputs&quot;: {&quot;site&quot;: &quot;a/b&quot;}}&#x27;\ncurl -N &#x27;https://d.example/e/a/completion?inputs=%7B%22site%22%3A%20%22a%2Fb%22%7D&#x27;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
+        "<h3>Try it</h3>"
+        '<form class="run-form" id="completion-form" data-route="completion">'
+        '<div class="field"><label for="completion-in-site">Site</label><input type="text" id="completion-in-site" name="site" data-var="site" data-kind="text-input" value="a/b"></div><button type="submit">Run</button></form>'
+        '<div class="run" id="completion-run" data-part="run" hidden><p class="status" role="status" data-part="status"></p>'
+        '<h4>Answer</h4><div class="text" data-part="text"></div>'
+        '<div data-part="outputs-box" hidden>'
+        '<h4>Outputs</h4><pre class="outputs" data-part="outputs"></pre></div>'
+        '<div class="error" role="alert" data-part="error" hidden></div></div>'
+        "</section>"
+    )
+
+
+def test_a_keyed_page_opened_without_the_key_in_its_url_carries_an_empty_one() -> None:
+    demos = [Demo("duck", "chat_app", "ready")]
+    page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=True, key=None)
+    assert '<input type="hidden" name="key" value=""><button type="submit">Ask the duck</button>' in page
+    assert '<input type="password" id="api-key" autocomplete="off" value="">' in page
