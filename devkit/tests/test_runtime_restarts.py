@@ -50,9 +50,22 @@ def wait_for_restart(devkit: RunningDevkit, restarts: int, timeout: float = 15.0
     return stats
 
 
-def served(devkit: RunningDevkit) -> bool:
-    response = httpx.get(devkit.url("probe", "/framing"), timeout=15)
-    return response.status_code == 200 and json.loads(response.headers["X-Framing"])["method"] == "GET"
+class Served:
+    """Whether a GET reached the plugin and came back; its repr shows the answer when not."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+    def __bool__(self) -> bool:
+        framing = self.response.headers.get("X-Framing")
+        return self.response.status_code == 200 and framing is not None and json.loads(framing)["method"] == "GET"
+
+    def __repr__(self) -> str:
+        return f"<{self.response.status_code} {self.response.text[:500]!r}>"
+
+
+def served(devkit: RunningDevkit) -> Served:
+    return Served(httpx.get(devkit.url("probe", "/framing"), timeout=15))
 
 
 def test_crashed_plugin_is_restarted_and_serves_the_next_request(devkit: RunningDevkit, mode: str) -> None:

@@ -23,6 +23,7 @@ live instance.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -50,6 +51,9 @@ Process = asyncio.subprocess.Process
 # MAX_SERVERLESS_RETRY_TIMES and the backoff of invokeServerlessWithRetry
 MAX_RETRY_TIMES = 3
 RETRY_BACKOFF_SECONDS = 0.5
+# After a refused connection, how long to wait for the instance's exit to show: a
+# platform hands the retry a fresh instance when the old one died (a cold start).
+DEATH_NOTICE_SECONDS = 1.0
 
 
 def free_port() -> int:
@@ -195,6 +199,11 @@ class ServerlessRuntime(PluginRuntime):
                 response = await self.client.send(request, stream=True)
             except httpx.TransportError as error:
                 last = f'attempt {attempt}/{MAX_RETRY_TIMES} failed: Post "{url}": {go_transport_error(error)}'
+                if process is not None and process.returncode is None:
+                    # it may have just died: let its exit be noticed (the restart clears `ready`,
+                    # and the next attempt waits for the new instance as a platform would)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(process.wait(), DEATH_NOTICE_SECONDS)
                 continue
             if response.status_code == 502:
                 await response.aclose()
