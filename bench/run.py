@@ -16,6 +16,8 @@ a timeout, load goes to 127.0.0.1 only).
 
     .venv/bin/python bench/run.py            # the full run (~6 minutes)
     .venv/bin/python bench/run.py --quick    # a small one (< 1 minute)
+    .venv/bin/python bench/run.py --modes local --sections burst,concurrency --rounds 3
+                                             # a focused run: only what a change is about
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -313,6 +315,8 @@ class Bench:
                 "docs_events_per_s": rate[b.label],
                 "vs_raw": ratio(rate[gallery.label], rate[a.label]),
                 "vs_docs": ratio(rate[gallery.label], rate[b.label]),
+                "rounds_vs_raw": [ratio(x, y) for x, y in zip(seconds[a.label], seconds[gallery.label], strict=True)],
+                "rounds_vs_docs": [ratio(x, y) for x, y in zip(seconds[b.label], seconds[gallery.label], strict=True)],
                 "errors": errors[gallery.label] + errors[a.label] + errors[b.label],
             }
         return rows
@@ -363,6 +367,7 @@ class Bench:
         stats: dict[str, dict[str, Any]] = {
             r.label: {"errors": 0, "events": 0, "cpu_s": 0.0, "peak_rss_mib": 0.0} for r in routes
         }
+        per_round: list[dict[str, float | None]] = []
         for round_index in range(self.sizes.stream_rounds):
             for route in routes:
                 plugin = self.plugins[route.plugin]
@@ -384,6 +389,12 @@ class Bench:
                     delays[route.label].extend(s.delays_ms)
                 if round_index == 0:
                     rss[route.label] = samples
+                this = [d for s in seen for d in s.delays_ms]
+                if route is routes[0]:
+                    per_round.append({"p50_ms": pct(this, 50), "p99_ms": pct(this, 99)})
+                else:
+                    per_round[-1].update({"raw_p50_ms": pct(this, 50), "raw_p99_ms": pct(this, 99)})
+                    per_round[-1]["p99_vs_raw"] = ratio(per_round[-1]["p99_ms"], per_round[-1]["raw_p99_ms"])
         g, a = (delays[r.label] for r in routes)
         gs, rs = (stats[r.label] for r in routes)
         row = {
@@ -404,6 +415,7 @@ class Bench:
             "raw_cpu_s_per_1000_events": 1000 * rs["cpu_s"] / max(1, rs["events"]),
         }
         row["cpu_vs_raw"] = ratio(row["cpu_s_per_1000_events"], row["raw_cpu_s_per_1000_events"])
+        row["rounds"] = per_round
         return row, delays, rss
 
     async def sequential(self) -> tuple[dict[str, Any], dict[str, list[tuple[int, float]]]]:
@@ -441,9 +453,17 @@ def _first_event_ms(stream: Stream, route: Route) -> float | None:
 
 
 PLUGINS = (("gallery", ROOT), ("baseline", BASELINE_PLUGIN))
+#: Every section, in the order they run (`--sections` picks some).
+SECTIONS = ("burst", "latency", "first_byte", "memory", "concurrency")
 
 
-async def run_all(modes: Sequence[str], sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+async def run_all(
+    modes: Sequence[str],
+    sizes: Sizes,
+    work: Path,
+    log: Callable[[str], None],
+    sections: Sequence[str] = SECTIONS,
+) -> dict[str, Any]:
     """Start every devkit at once (start-up is most of a quick run), then measure one
     install method after the other (the idle ones wait), then stop them all."""
     config = devkit_config(sizes)
@@ -464,16 +484,20 @@ async def run_all(modes: Sequence[str], sizes: Sizes, work: Path, log: Callable[
             devkits[(mode, plugin)] = outcome
         results: dict[str, Any] = {}
         for mode in modes:
-            results[mode] = await run_mode(mode, {p: devkits[(mode, p)] for p, _ in PLUGINS}, sizes, log)
+            results[mode] = await run_mode(mode, {p: devkits[(mode, p)] for p, _ in PLUGINS}, sizes, log, sections)
         return results
     finally:
         await asyncio.gather(*(asyncio.to_thread(d.stop) for d in started if isinstance(d, RunningDevkit)))
 
 
 async def run_mode(
-    mode: str, devkits: dict[str, RunningDevkit], sizes: Sizes, log: Callable[[str], None]
+    mode: str,
+    devkits: dict[str, RunningDevkit],
+    sizes: Sizes,
+    log: Callable[[str], None],
+    sections: Sequence[str] = SECTIONS,
 ) -> dict[str, Any]:
-    """Every section in one install method (`local` = stdio, or `serverless`)."""
+    """The `sections` (default: all) in one install method (`local` = stdio, or `serverless`)."""
     plugins = {name: PluginProcess(devkit) for name, devkit in devkits.items()}
     connector = aiohttp.TCPConnector(limit=sizes.streams + 50)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
@@ -482,19 +506,32 @@ async def run_mode(
         await bench.warm_up()
         idle = {name: p.rss_mib() for name, p in plugins.items()}
         result: dict[str, Any] = {"plugin_pids": {n: p.process().pid for n, p in plugins.items()}}
-        log(f"[{mode}] 1. burst throughput ({sizes.burst_events} events)")
-        result["burst"] = await bench.burst()
-        log(f"[{mode}] 2. added latency ({sizes.paced_events} events at {sizes.paced_rate:g}/s)")
-        result["latency"], paced = await bench.latency()
-        log(f"[{mode}] 3. first byte (first event after {sizes.first_event_delay:g} s)")
-        result["first_byte"] = await bench.first_byte()
+        paced: dict[str, list[float]] = {}
+        seq: dict[str, Any] = {}
+        seq_curves: dict[str, list[tuple[int, float]]] = {}
+        conc_delays: dict[str, list[float]] = {}
+        rss_curves: dict[str, list[tuple[float, float]]] = {}
+        if "burst" in sections:
+            log(f"[{mode}] 1. burst throughput ({sizes.burst_events} events)")
+            result["burst"] = await bench.burst()
+        if "latency" in sections:
+            log(f"[{mode}] 2. added latency ({sizes.paced_events} events at {sizes.paced_rate:g}/s)")
+            result["latency"], paced = await bench.latency()
+        if "first_byte" in sections:
+            log(f"[{mode}] 3. first byte (first event after {sizes.first_event_delay:g} s)")
+            result["first_byte"] = await bench.first_byte()
         # the sequential requests before the concurrency run: the heap the streams leave
         # behind would otherwise hide a growth per request
-        log(f"[{mode}] 5. memory ({sizes.sequential} sequential requests)")
-        seq, seq_curves = await bench.sequential()
-        log(f"[{mode}] 4. concurrency ({sizes.streams} streams at {sizes.stream_rate:g} events/s)")
-        result["concurrency"], conc_delays, rss_curves = await bench.concurrency()
+        if "memory" in sections:
+            log(f"[{mode}] 5. memory ({sizes.sequential} sequential requests)")
+            seq, seq_curves = await bench.sequential()
+        if "concurrency" in sections:
+            log(f"[{mode}] 4. concurrency ({sizes.streams} streams at {sizes.stream_rate:g} events/s)")
+            result["concurrency"], conc_delays, rss_curves = await bench.concurrency()
         after_conc = {name: p.rss_mib() for name, p in plugins.items()}
+    result["_plot"] = {"paced": paced, "concurrency": conc_delays, "rss": rss_curves, "sequential": seq_curves}
+    if "memory" not in sections:
+        return result
     result["memory"] = {
         "gallery": {
             "idle_rss_mib": idle["gallery"],
@@ -507,7 +544,6 @@ async def run_mode(
             **seq[raw("workflow").label],
         },
     }
-    result["_plot"] = {"paced": paced, "concurrency": conc_delays, "rss": rss_curves, "sequential": seq_curves}
     return result
 
 
@@ -531,13 +567,16 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         lines.append(title)
         row("", ["stdio" if m == "local" else m for m in modes])
 
-    section("1. burst throughput (events/s; ratio to (a) raw pass-through, (b) docs' example)")
-    for label in results[modes[0]]["burst"]:
+    ran = results[modes[0]]
+    if "burst" in ran:
+        section("1. burst throughput (events/s; ratio to (a) raw pass-through, (b) docs' example)")
+    for label in ran.get("burst", {}):
         row(f"{label} events/s", [_f(results[m]["burst"][label]["events_per_s"], ".0f") for m in modes])
         row("   vs (a) raw", [_f(results[m]["burst"][label]["vs_raw"]) + "x" for m in modes])
         row("   vs (b) docs", [_f(results[m]["burst"][label]["vs_docs"]) + "x" for m in modes])
-    section("2. added latency, paced (ms; gallery minus (a) raw)")
-    for label in results[modes[0]]["latency"]:
+    if "latency" in ran:
+        section("2. added latency, paced (ms; gallery minus (a) raw)")
+    for label in ran.get("latency", {}):
         row(f"{label} added p50", [_f(results[m]["latency"][label]["added_p50_ms"], ".3f") for m in modes])
         row(f"{label} added p99", [_f(results[m]["latency"][label]["added_p99_ms"], ".3f") for m in modes])
         row(
@@ -547,9 +586,21 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 for m in modes
             ],
         )
-    section("3. time to first byte, first app event after 2 s (ms)")
-    for label in results[modes[0]]["first_byte"]:
+    if "first_byte" in ran:
+        section("3. time to first byte, first app event after 2 s (ms)")
+    for label in ran.get("first_byte", {}):
         row(label, [_f(results[m]["first_byte"][label]["first_byte_ms"], ".1f") for m in modes])
+    if "concurrency" in ran:
+        _concurrency_rows(results, section, row)
+    if "memory" in ran:
+        _memory_rows(results, section, row)
+    return "\n".join(lines)
+
+
+def _concurrency_rows(
+    results: dict[str, dict[str, Any]], section: Callable[[str], None], row: Callable[[str, list[str]], None]
+) -> None:
+    modes = list(results)
     section("4. concurrency (gallery /workflow vs (a) raw, same load)")
     c = {m: results[m]["concurrency"] for m in modes}
     row("streams x events/s", [f"{c[m]['streams']}x{c[m]['rate_per_stream']:g}" for m in modes])
@@ -560,6 +611,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     row("peak RSS MiB (gallery / raw)", [f"{c[m]['peak_rss_mib']:.0f}/{c[m]['raw_peak_rss_mib']:.0f}" for m in modes])
     row("CPU s per 1,000 events (gallery)", [_f(c[m]["cpu_s_per_1000_events"], ".3f") for m in modes])
     row("   vs raw", [_f(c[m]["cpu_vs_raw"]) + "x" for m in modes])
+
+
+def _memory_rows(
+    results: dict[str, dict[str, Any]], section: Callable[[str], None], row: Callable[[str, list[str]], None]
+) -> None:
+    modes = list(results)
     section("5. memory (plugin RSS, MiB; sequential requests run before the concurrency)")
     for who in ("gallery", "raw"):
         mem = {m: results[m]["memory"][who] for m in modes}
@@ -567,7 +624,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         row(f"{who}: after the sequential requests", [_f(mem[m]["rss_after_mib"], ".1f") for m in modes])
         row(f"{who}:    growth per 100 requests", [_f(mem[m]["growth_mib_per_100_requests"], "+.2f") for m in modes])
         row(f"{who}: after the concurrency run", [_f(mem[m]["after_concurrency_rss_mib"], ".1f") for m in modes])
-    return "\n".join(lines)
+
+
+def _legend(ax: Any) -> None:
+    """A legend, unless the panel is empty (a section `--sections` left out)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
 
 
 def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
@@ -592,19 +654,19 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
             ax.set_xlabel("per-event delay (ms, log)")
             ax.set_ylabel("fraction of events")
             ax.set_title(f"{name}: per-event delay, {title}")
-            ax.legend(fontsize=8)
+            _legend(ax)
         for label, samples in data["rss"].items():
             row_axes[2].plot([t for t, _ in samples], [m for _, m in samples], label=label)
         row_axes[2].set_xlabel("s since the streams started")
         row_axes[2].set_ylabel("plugin RSS (MiB)")
         row_axes[2].set_title(f"{name}: RSS during the concurrency run")
-        row_axes[2].legend(fontsize=8)
+        _legend(row_axes[2])
         for label, curve in data["sequential"].items():
             row_axes[3].plot([n for n, _ in curve], [m for _, m in curve], label=label)
         row_axes[3].set_xlabel("sequential requests")
         row_axes[3].set_ylabel("plugin RSS (MiB)")
         row_axes[3].set_title(f"{name}: RSS over sequential requests")
-        row_axes[3].legend(fontsize=8)
+        _legend(row_axes[3])
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -614,20 +676,25 @@ def targets(results: dict[str, dict[str, Any]], memory_limit_mib: float) -> dict
     """Where each of issue #11's targets stands, measured (stdio; serverless alongside)."""
     out: dict[str, Any] = {}
     for mode, r in results.items():
-        wf = r["burst"][GALLERY_WORKFLOW.label]
-        lat = r["latency"][GALLERY_WORKFLOW.label]
-        conc = r["concurrency"]
-        first = max(v["first_byte_ms"] or float("inf") for k, v in r["first_byte"].items() if k.startswith("gallery"))
-        out[mode] = {
-            "burst_vs_raw >= 0.9": wf["vs_raw"],
-            "added_p99_ms <= 1": lat["added_p99_ms"],
-            "first_byte_ms <= 50": first,
-            "concurrency_errors == 0": conc["errors"],
-            "concurrency_p99_vs_raw <= 1.25": conc["p99_vs_raw"],
-            f"peak_rss_mib <= {memory_limit_mib:.0f}": conc["peak_rss_mib"],
-            "burst_vs_docs >= 2": wf["vs_docs"],
-            "burst_vs_raw >= 1.5": wf["vs_raw"],
-        }
+        stands: dict[str, Any] = {}
+        if "burst" in r:
+            wf = r["burst"][GALLERY_WORKFLOW.label]
+            stands["burst_vs_raw >= 0.9"] = wf["vs_raw"]
+        if "latency" in r:
+            stands["added_p99_ms <= 1"] = r["latency"][GALLERY_WORKFLOW.label]["added_p99_ms"]
+        if "first_byte" in r:
+            stands["first_byte_ms <= 50"] = max(
+                v["first_byte_ms"] or float("inf") for k, v in r["first_byte"].items() if k.startswith("gallery")
+            )
+        if "concurrency" in r:
+            conc = r["concurrency"]
+            stands["concurrency_errors == 0"] = conc["errors"]
+            stands["concurrency_p99_vs_raw <= 1.25"] = conc["p99_vs_raw"]
+            stands[f"peak_rss_mib <= {memory_limit_mib:.0f}"] = conc["peak_rss_mib"]
+        if "burst" in r:
+            stands["burst_vs_docs >= 2"] = wf["vs_docs"]
+            stands["burst_vs_raw >= 1.5"] = wf["vs_raw"]
+        out[mode] = stands
     return out
 
 
@@ -636,8 +703,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small run (< 1 minute), e.g. for the smoke test")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for bench.json and bench.png")
     parser.add_argument("--modes", default="local,serverless", help="install methods, comma-separated")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"sections to run, comma-separated (default: all of {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="rounds of the burst and concurrency sections (overrides the size's)"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    sections = [name for name in args.sections.split(",") if name]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(unknown)} (known: {', '.join(SECTIONS)})")
+    if args.rounds is not None:
+        sizes = replace(sizes, burst_rounds=args.rounds, stream_rounds=args.rounds)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
 
@@ -645,7 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{time.monotonic() - started:7.1f}s  {message}", file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
-        results = asyncio.run(run_all(args.modes.split(","), sizes, Path(work), log))
+        results = asyncio.run(run_all(args.modes.split(","), sizes, Path(work), log, sections))
     manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
     memory_limit = manifest["resource"]["memory"] / 2**20
     report = {
