@@ -299,3 +299,12 @@ def test_failures_are_logged_with_the_key_and_the_reason(caplog: pytest.LogCaptu
         f"could not keep conversation {KEY}: quota full",
         f"ignoring corrupt conversation {KEY} (2 bytes): not a conversation of this version",
     ]
+
+
+@pytest.mark.parametrize("limit", range(80, 160))
+def test_the_cut_keeps_the_longest_prefix_that_fits_whatever_the_limit(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(conversations, "MAX_BYTES", limit)
+    kept = conversations._cut(Turn("q", "x" * 500))
+    assert len(conversations.encode([kept])) == limit  # one byte per character: the longest prefix fits exactly
