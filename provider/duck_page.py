@@ -170,9 +170,9 @@ def _head(nonce: str, lang: i18n.Language) -> str:
 
 
 def _form(t: Translate, conversation_id: str | None, key: str | None, placeholder: str) -> str:
-    hidden = ""
-    if conversation_id:
-        hidden += f'<input type="hidden" name="conversation_id" value="{escape(conversation_id)}">'
+    hidden = (
+        f'<input type="hidden" name="conversation_id" value="{escape(conversation_id)}">' if conversation_id else ""
+    )
     if key:
         hidden += f'<input type="hidden" name="key" value="{escape(key)}">'
     return (

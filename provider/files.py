@@ -91,10 +91,11 @@ class FileInput:
 
     @classmethod
     def from_form_item(cls, kind: str, item: Mapping[str, Any]) -> FileInput:
+        """The rules of one form item (`variable` a str: `InputForm.from_parameters` skips the others)."""
         max_length = item.get("max_length")
         many_limit = max_length if isinstance(max_length, int) and max_length > 0 else None
         return cls(
-            variable=str(item.get("variable", "")),
+            variable=str(item["variable"]),
             kind=kind,
             types=frozenset(str(t) for t in item.get("allowed_file_types") or ()),
             extensions=frozenset(str(e).lower().lstrip(".") for e in item.get("allowed_file_extensions") or ()),

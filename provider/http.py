@@ -43,8 +43,9 @@ def realm_from_manifest(manifest: Path) -> str:
     requests over a header.
     """
     try:
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8
+        # bytes: PyYAML detects the encoding itself (and refuses bytes that are not UTF-8/16)
+        data = yaml.safe_load(manifest.read_bytes())
+    except (OSError, yaml.YAMLError):
         return FALLBACK_REALM
     name = data.get("name") if isinstance(data, dict) else None
     return name if isinstance(name, str) and _PLUGIN_NAME.fullmatch(name) else FALLBACK_REALM

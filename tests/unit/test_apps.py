@@ -186,3 +186,11 @@ def test_an_error_body_that_is_not_an_object_is_a_generic_failure_even_in_a_conv
     with pytest.raises(AppFailed) as raised:
         call_for("chat", chat, query="hi", conversation_id=CONVERSATION).blocking()
     assert (raised.value.code, raised.value.status) == ("app_failed", 502)
+
+
+def test_an_app_that_is_gone_names_the_setting_to_fix() -> None:
+    failure = call_for().failure(Exception("fetch app failed: data is nil"))
+    assert (failure.code, failure.status) == ("app_not_found", 503)
+    assert failure.message == (
+        "The app set in `workflow_app` was not found in this workspace; choose another app in the endpoint's settings."
+    )

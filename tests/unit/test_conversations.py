@@ -201,3 +201,110 @@ def test_the_public_origin_comes_from_an_http_hook_url_only(hook_url: str | None
 def test_a_dify_file_path_is_resolved_against_the_public_origin(url: str, resolved: str | None) -> None:
     found = conversations.safe_file({"type": "image", "url": url}, "https://dify.example")
     assert (found.url if found else None) == resolved
+
+
+@pytest.mark.parametrize(("hook_url"), ["http:///e/abc/duck", "ftp://dify.example/e/abc/duck"])
+def test_a_hook_url_needs_both_a_web_scheme_and_a_host(hook_url: str) -> None:
+    assert conversations.public_origin(hook_url) is None
+
+
+def test_a_url_of_exactly_the_longest_length_is_kept() -> None:
+    url = "https://e.com/" + "a" * (conversations.MAX_URL_CHARS - len("https://e.com/"))
+    assert conversations.safe_file({"url": url}) == File("file", url)
+
+
+@pytest.mark.parametrize("kind", [None, "", 3])
+def test_a_file_without_a_type_is_a_file(kind: object) -> None:
+    assert conversations.safe_file({"type": kind, "url": "https://e.com/a"}) == File("file", "https://e.com/a")
+
+
+def test_a_conversation_is_stored_as_compact_utf8_json() -> None:
+    raw = conversations.encode([Turn("鸭?", "a", (File("image", "https://e.com/a.png"),))])
+    assert (
+        raw
+        == (
+            '{"version":1,"turns":[{"query":"鸭?","answer":"a","files":[{"type":"image","url":"https://e.com/a.png"}]}]}'
+        ).encode()
+    )
+
+
+def test_a_stored_turn_without_files_has_none() -> None:
+    raw = b'{"version": 1, "turns": [{"query": "q", "answer": "a"}]}'
+    assert conversations.decode(raw) == [Turn("q", "a")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"\xff", "not UTF-8 JSON"),
+        (b"[]", "not a conversation of this version"),
+        (b'{"version": 1, "turns": [1]}', "a turn is not an object"),
+        (b'{"version": 1, "turns": [{"query": "q"}]}', "a turn lacks its query or answer"),
+    ],
+)
+def test_a_corrupt_value_is_refused_with_its_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(conversations.CorruptConversation) as refused:
+        conversations.decode(raw)
+    assert str(refused.value) == reason
+
+
+def test_turns_of_exactly_the_byte_limit_are_all_kept() -> None:
+    first, last = Turn("q1", ""), Turn("q2", "b")
+    first = Turn("q1", "a" * (conversations.MAX_BYTES - len(conversations.encode([first, last]))))
+    assert len(conversations.encode([first, last])) == conversations.MAX_BYTES
+    assert conversations.bounded([first, last]) == [first, last]
+
+
+def test_a_cut_answer_is_the_longest_prefix_that_fits_and_keeps_the_files() -> None:
+    kept_files = (File("image", "https://e.com/a.png"),)
+    text = "x" * (conversations.MAX_BYTES * 2)
+    (kept,) = conversations.bounded([Turn("q", text, kept_files)])
+    assert len(conversations.encode([kept])) == conversations.MAX_BYTES  # one byte per character: exact fit
+    assert kept.files == kept_files
+    assert kept.query == "q"
+    assert kept.answer == text[: len(kept.answer) - len(conversations.CUT_MARK)] + conversations.CUT_MARK
+
+
+@pytest.mark.parametrize("text", ["鸭", '"'])
+def test_a_cut_answer_could_not_keep_one_more_character(text: str) -> None:
+    (kept,) = conversations.bounded([Turn("q", text * conversations.MAX_BYTES)])
+    prefix = len(kept.answer) - len(conversations.CUT_MARK)
+    longer = Turn("q", text * (prefix + 1) + conversations.CUT_MARK)
+    assert len(conversations.encode([kept])) <= conversations.MAX_BYTES < len(conversations.encode([longer]))
+
+
+def test_a_question_too_big_alone_is_cut_too_and_the_answer_emptied() -> None:
+    kept_files = (File("image", "https://e.com/a.png"),)
+    (kept,) = conversations.bounded([Turn("q" * conversations.MAX_BYTES * 2, "a" * 100, kept_files)])
+    assert kept.answer == ""
+    assert kept.files == kept_files
+    assert kept.query.endswith(conversations.CUT_MARK)
+    assert len(conversations.encode([kept])) == conversations.MAX_BYTES
+
+
+def test_a_question_cut_keeps_the_answer_when_it_fits_beside_nothing() -> None:
+    kept = conversations._cut(Turn("q" * conversations.MAX_BYTES, "", ()))
+    assert kept.answer == ""
+    assert kept.query.startswith("qqq")
+    assert kept.query.endswith(conversations.CUT_MARK)
+
+
+def test_failures_are_logged_with_the_key_and_the_reason(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="provider.conversations"):
+        ConversationStore(FakeStorage(error="daemon down"), APP).load(CONVERSATION)
+        ConversationStore(FakeStorage(error="quota full"), APP).save(CONVERSATION, turns(1))
+        ConversationStore(FakeStorage(values={KEY: b"[]"}), APP).load(CONVERSATION)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"could not read conversation {KEY}: daemon down",
+        f"could not keep conversation {KEY}: quota full",
+        f"ignoring corrupt conversation {KEY} (2 bytes): not a conversation of this version",
+    ]
+
+
+@pytest.mark.parametrize("limit", range(80, 160))
+def test_the_cut_keeps_the_longest_prefix_that_fits_whatever_the_limit(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(conversations, "MAX_BYTES", limit)
+    kept = conversations._cut(Turn("q", "x" * 500))
+    assert len(conversations.encode([kept])) == limit  # one byte per character: the longest prefix fits exactly

@@ -189,3 +189,68 @@ def test_the_chinese_page_is_marked_as_chinese() -> None:
     assert html.startswith('<!doctype html><html lang="zh-Hans">')
     assert 'placeholder="继续追问"' in html
     assert duck_page.page_headers(NONCE, "zh_Hans")["Content-Language"] == "zh-Hans"
+
+
+def test_the_csp_sends_forms_only_back_and_forbids_base_and_framing() -> None:
+    assert duck_page.page_headers(NONCE)["Content-Security-Policy"] == (
+        f"default-src 'none'; style-src 'nonce-{NONCE}'; img-src https: http:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def test_the_chinese_pages_head_and_form_are_in_chinese() -> None:
+    html = "".join(duck_page.answer_page(NONCE, "q", iter([]), 5, None, lang="zh_Hans"))
+    assert "<title>Duck 鸭子</title>" in html
+    form = duck_page.form_page(NONCE, lang="zh_Hans")
+    assert "<title>Duck 鸭子</title>" in form
+    assert 'placeholder="问鸭子任何问题"' in form
+
+
+def test_an_earlier_answer_too_long_to_render_is_shown_as_escaped_plain_text() -> None:
+    long = "<b>" + "x" * markdown.MAX_RENDER_CHARS
+    html = "".join(duck_page.answer_page(NONCE, "q", iter([]), 5, None, earlier=[Turn("old", long)]))
+    assert f'<div class="rendered plain">&lt;b&gt;{"x" * markdown.MAX_RENDER_CHARS}</div>' in html
+
+
+def test_earlier_turns_and_files_follow_each_other_directly() -> None:
+    earlier = [
+        Turn("one", "a", (File("pdf", "https://e.com/1.pdf"), File("pdf", "https://e.com/2.pdf"))),
+        Turn("two", "b"),
+    ]
+    html = "".join(duck_page.answer_page(NONCE, "q", iter([]), 5, None, earlier=earlier))
+    rel = markdown.LINK_REL
+    assert (
+        f'<li><a href="https://e.com/1.pdf" target="_blank" rel="{rel}" download>Download file (pdf)</a></li>'
+        f'<li><a href="https://e.com/2.pdf" target="_blank" rel="{rel}" download>Download file (pdf)</a></li></ul>'
+        '</article><article class="turn"><p class="question">two</p>'
+    ) in html
+
+
+def test_an_answer_of_exactly_the_longest_renderable_length_is_rendered_and_remembered_whole() -> None:
+    remembered: list[Turn] = []
+    answer = "x" * markdown.MAX_RENDER_CHARS
+    events = iter([{"event": "message", "answer": answer, "conversation_id": "c"}])
+    html = "".join(duck_page.answer_page(NONCE, "q", events, 5, None, remember=lambda c, t: remembered.append(t)))
+    assert f'<div class="rendered" id="rendered"><p>{answer}</p>\n</div>' in html
+    assert remembered == [Turn("q", answer)]
+
+
+def test_an_answer_replaced_with_nothing_shows_an_empty_replacement() -> None:
+    remembered: list[Turn] = []
+    events = iter([{"event": "message", "answer": "draft", "conversation_id": "c"}, {"event": "message_replace"}])
+    html = "".join(duck_page.answer_page(NONCE, "q", events, 5, None, remember=lambda c, t: remembered.append(t)))
+    assert '<div class="rendered" id="rendered"><p class="note">The app replaced its answer with:</p></div>' in html
+    assert remembered == [Turn("q", "")]
+
+
+def test_an_answer_without_text_has_no_rendered_block() -> None:
+    html = page([{"event": "message_end", "conversation_id": "c"}])
+    assert 'id="rendered"' not in html
+
+
+def test_at_most_max_files_of_the_app_are_shown() -> None:
+    events = [{"event": "message_file", "type": "pdf", "url": f"https://e.com/{n}.pdf"} for n in range(12)]
+    html = page(events)
+    assert html.count("<li>") == duck_page.MAX_FILES
+    assert "https://e.com/9.pdf" in html
+    assert "https://e.com/10.pdf" not in html

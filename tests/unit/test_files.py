@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -37,7 +37,13 @@ PARAMETERS: dict[str, Any] = {
         {"file-list": {"variable": "anything", "max_length": None, "allowed_file_types": []}},
     ],
 }
-FORM = InputForm.from_parameters(PARAMETERS)
+
+
+def form() -> InputForm:
+    """PARAMETERS read now, in the test (a module constant would be read once, at import)."""
+    return InputForm.from_parameters(PARAMETERS)
+
+
 LIMIT = 1024
 
 
@@ -53,17 +59,18 @@ def parts(*given: FilePart) -> dict[str, tuple[FilePart, ...]]:
 
 
 def test_the_form_gives_each_file_variable_its_rules() -> None:
-    assert FORM.kinds == {
+    read = form()
+    assert read.kinds == {
         "topic": "text-input",
         "document": "file",
         "images": "file-list",
         "drawing": "file",
         "anything": "file-list",
     }
-    assert FORM.files["document"] == FileInput("document", "file", frozenset({"document"}), frozenset(), 1)
-    assert FORM.files["images"].max_files == 2
-    assert FORM.files["anything"].max_files is None  # no max_length: no limit
-    assert FORM.files["drawing"].extensions == {"dwg", "dxf"}  # lower case, no dot
+    assert read.files["document"] == FileInput("document", "file", frozenset({"document"}), frozenset(), 1)
+    assert read.files["images"].max_files == 2
+    assert read.files["anything"].max_files is None  # no max_length: no limit
+    assert read.files["drawing"].extensions == {"dwg", "dxf"}  # lower case, no dot
 
 
 def test_a_form_without_items_or_with_odd_ones_has_no_file_inputs() -> None:
@@ -98,7 +105,7 @@ def test_files_the_form_accepts_pass() -> None:
             part("drawing", "plan.DWG", b"dwg", "application/octet-stream"),
             part("anything", "data.zip", b"PK", "application/zip"),
         ),
-        FORM,
+        form(),
         LIMIT,
     )
 
@@ -149,19 +156,19 @@ def test_each_rule_of_the_form_refuses_with_its_code_naming_the_variable(
     sent: list[FilePart], code: str, message: str
 ) -> None:
     with pytest.raises(FileRejected) as refused:
-        files.check(parts(*sent), FORM, LIMIT)
+        files.check(parts(*sent), form(), LIMIT)
     assert (refused.value.status, refused.value.code, refused.value.message) == (400, code, message)
 
 
 def test_a_file_over_the_limit_is_413_naming_the_limit() -> None:
     with pytest.raises(FileTooLarge) as refused:
-        files.check(parts(part("document", "big.pdf", b"x" * (3 * 1024 * 1024))), FORM, 2 * 1024 * 1024)
+        files.check(parts(part("document", "big.pdf", b"x" * (3 * 1024 * 1024))), form(), 2 * 1024 * 1024)
     assert refused.value.status == 413
     assert refused.value.code == "file_too_large"
     assert refused.value.message == (
         "`document`: big.pdf is 3 MiB; files may be at most 2 MiB (the endpoint's `max_file_mb` setting)."
     )
-    files.check(parts(part("document", "fits.pdf", b"x" * LIMIT)), FORM, LIMIT)  # exactly the limit is fine
+    files.check(parts(part("document", "fits.pdf", b"x" * LIMIT)), form(), LIMIT)  # exactly the limit is fine
 
 
 @pytest.mark.parametrize(
@@ -274,3 +281,144 @@ def test_an_app_whose_form_cannot_be_read_uploads_nothing(error: str, code: str,
         files.attach(call_with(uploads, FakeFetchApp(error=error)), parts(part("document", "report.pdf")), LIMIT)
     assert (failed.value.code, failed.value.status) == (code, status)
     assert uploads.uploads == []
+
+
+@pytest.mark.parametrize(
+    ("extension", "mimetype", "kind"),
+    [
+        ("jpg", "application/octet-stream", "image"),  # Dify's extension lists come before the MIME type
+        (".PNG", "application/octet-stream", "image"),
+        ("mp3", "application/octet-stream", "audio"),
+        ("pdf", "application/octet-stream", "document"),
+        ("ogv", "video/ogg", "video"),
+        ("ogg", "audio/ogg", "audio"),
+        ("log", "text/plain", "document"),
+        ("bin", "application/pdf", "document"),
+    ],
+)
+def test_the_extension_decides_before_the_mime_type_which_decides_otherwise(
+    extension: str, mimetype: str, kind: str
+) -> None:
+    assert files.dify_file_type(extension, mimetype) == kind
+
+
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [(1024, "1 KiB"), (1023, "1023 bytes"), (2048, "2 KiB"), (102400, "100 KiB"), (1024 * 1024, "1 MiB")],
+)
+def test_sizes_at_the_unit_boundaries_read_in_the_larger_unit(size: int, said: str) -> None:
+    assert files.human_size(size) == said
+
+
+@pytest.mark.parametrize(
+    ("max_length", "max_files"), [(0, None), (1, 1), (3, 3), (None, None), ("3", None), (-1, None)]
+)
+def test_a_file_lists_limit_is_its_positive_max_length_else_none(max_length: object, max_files: int | None) -> None:
+    rule = FileInput.from_form_item("file-list", {"variable": "v", "max_length": max_length})
+    assert rule == FileInput("v", "file-list", frozenset(), frozenset(), max_files)
+
+
+def test_a_single_file_input_takes_one_file_whatever_its_max_length() -> None:
+    assert FileInput.from_form_item("file", {"variable": "v", "max_length": 5}).max_files == 1
+
+
+def test_odd_form_items_are_skipped_and_the_ones_after_them_read() -> None:
+    items = ["x", {"text-input": {"variable": 3}}, {"paragraph": {"variable": "p"}}, {"file": {"variable": "f"}}]
+    read = InputForm.from_parameters({"user_input_form": items})
+    assert read.kinds == {"p": "paragraph", "f": "file"}
+    assert list(read.files) == ["f"]
+
+
+def test_parameters_that_are_not_a_mapping_are_an_empty_form() -> None:
+    assert InputForm.from_parameters(cast(Any, None)) == InputForm(kinds={}, files={})
+
+
+def test_a_custom_only_input_refuses_an_extension_it_does_not_list() -> None:
+    rule = FileInput("v", "file", frozenset({"custom"}), frozenset({"dwg"}))
+    assert rule.accepts("custom", "dwg")
+    assert not rule.accepts("custom", "zip")
+
+
+@pytest.mark.parametrize(
+    ("types", "extensions", "said"),
+    [
+        ({"document", "image"}, set(), "document or image files"),
+        ({"custom"}, set(), "files of any other type"),
+        ({"image", "custom"}, {"dxf", "dwg"}, "image files or files ending in .dwg, .dxf"),
+    ],
+)
+def test_the_rule_says_the_accepted_files_in_words(types: set[str], extensions: set[str], said: str) -> None:
+    assert FileInput("v", "file", frozenset(types), frozenset(extensions)).rule() == said
+
+
+@pytest.mark.parametrize(
+    ("filename", "mimetype", "stored"),
+    [
+        ("Xmas.txt", "text/plain", "Xmas.txt"),
+        ("x" * 200, "text/plain", "x" * 200),  # exactly the limit: kept whole
+        ("x" * 300, "text/plain", "x" * 199),  # no extension to keep
+        ("a.b" * 100, "text/plain", "a.b" * 66 + ".b"),  # the last dot starts the extension
+        ("a.b" + "c" * 300, "text/plain", "a.b" + "c" * 15),  # a long extension: its first 16 characters
+        ("x" * 300 + "." + "y" * 20, "text/plain", "x" * 183 + "." + "y" * 16),
+        ("x" * 300 + ".", "text/plain", "x" * 199),  # a bare dot is no extension
+        ("", "application/x-unknown-kind", "file"),
+    ],
+)
+def test_long_or_odd_file_names_are_cut_keeping_their_extension(filename: str, mimetype: str, stored: str) -> None:
+    assert files.safe_name(filename, mimetype) == stored
+
+
+def test_a_name_only_the_lenient_mime_table_knows_gets_its_type() -> None:
+    assert files.upload_mimetype(part("d", "old.pict", b"%", "application/octet-stream")) == "image/pict"
+
+
+@pytest.mark.parametrize(("filename", "accepted"), [("backup.tar.gz", True), ("README", False), ("readme.txt", False)])
+def test_the_extension_is_what_follows_the_last_dot(filename: str, accepted: bool) -> None:
+    rules = InputForm(
+        kinds={"v": "file"},
+        files={"v": FileInput("v", "file", frozenset({"custom"}), frozenset({"gz", "readme"}))},
+    )
+    sent = parts(part("v", filename, b"data", "application/octet-stream"))
+    if accepted:
+        files.check(sent, rules, LIMIT)
+    else:
+        with pytest.raises(FileRejected, match="does not take"):
+            files.check(sent, rules, LIMIT)
+
+
+def test_a_nameless_file_is_called_the_file() -> None:
+    with pytest.raises(FileRejected) as refused:
+        files.check(parts(part("document", "", b"")), form(), LIMIT)
+    assert refused.value.message == "`document`: the file is empty (0 bytes)."
+
+
+def test_a_file_of_no_standard_type_is_said_so() -> None:
+    with pytest.raises(FileRejected) as refused:
+        files.check(parts(part("document", "data.zip", b"PK", "application/zip")), form(), LIMIT)
+    assert refused.value.message == (
+        "`document` does not take data.zip (a file of no standard type): the app accepts document files there."
+    )
+
+
+def test_a_file_for_an_app_without_file_inputs_says_it_has_none() -> None:
+    without = InputForm.from_parameters({"user_input_form": [{"text-input": {"variable": "topic"}}]})
+    with pytest.raises(FileRejected) as refused:
+        files.check(parts(part("topic", "a.pdf")), without, LIMIT)
+    assert refused.value.message == (
+        "`topic` is a text-input input of this app, not a file input; it has no file inputs."
+    )
+
+
+def test_a_nameless_upload_is_named_after_its_mime_type() -> None:
+    uploads = FakeFileUpload()
+    files.attach(call_with(uploads), parts(part("document", "")), LIMIT)
+    assert [name for name, _, _ in uploads.uploads] == ["file.pdf"]
+
+
+def test_a_failed_upload_logs_the_file_the_input_the_app_and_the_reason(caplog: pytest.LogCaptureFixture) -> None:
+    uploads = FakeFileUpload(error=Exception("status code: 403"))
+    with caplog.at_level(logging.WARNING), pytest.raises(FileUploadFailed):
+        files.attach(call_with(uploads), parts(part("document", "report.pdf")), LIMIT)
+    assert [r.getMessage() for r in caplog.records] == [
+        "file upload failed (report.pdf for `document` of app wf-app): status code: 403"
+    ]

@@ -147,3 +147,19 @@ def test_a_piece_over_the_limit_in_a_batch_is_cut_and_the_rest_kept_whole() -> N
     assert b"".join(chunks) == b"".join(pieces)
     assert chunks[0] == b"a" * 10
     assert chunks[-1] == b"c" * 10
+
+
+def test_a_json_response_has_the_status_asked_for() -> None:
+    assert http.json_response({"accepted": True}, status=202).status_code == 202
+    assert http.json_response({}).status_code == 200
+
+
+def test_streams_answer_200() -> None:
+    assert http.sse_response([]).status_code == 200
+    assert http.sse_batch_response([]).status_code == 200
+    assert http.html_stream([], {}).status_code == 200
+
+
+def test_pieces_that_fill_the_limit_exactly_are_one_chunk() -> None:
+    groups = [[b"ab", b"cd"], [b"a", b"bcd", b"ef", b"gh"]]
+    assert list(http.joined_chunks(groups, limit=4)) == [b"abcd", b"abcd", b"efgh"]

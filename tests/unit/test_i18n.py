@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from werkzeug import Request
 from werkzeug.test import EnvironBuilder
@@ -63,3 +65,21 @@ def test_catalog_refuses_a_message_missing_a_language() -> None:
 def test_catalog_refuses_translations_with_different_placeholders() -> None:
     with pytest.raises(ValueError, match="different placeholders"):
         i18n.Catalog({"hi": {"en_US": "Hello {name}", "zh_Hans": "你好 {nmae}"}})
+
+
+def test_catalog_names_every_missing_language() -> None:
+    with pytest.raises(ValueError, match=r"^message 'hi' has no text in en_US, zh_Hans$"):
+        i18n.Catalog({"hi": {"fr": "Salut"}})
+
+
+def test_catalog_lists_its_message_ids_in_order() -> None:
+    catalog = i18n.Catalog({"hi": {"en_US": "Hi", "zh_Hans": "你好"}, "bye": {"en_US": "Bye", "zh_Hans": "再见"}})
+    assert list(catalog) == ["hi", "bye"]
+
+
+def test_a_language_the_catalog_does_not_speak_gets_english() -> None:
+    catalog = i18n.Catalog({"hi": {"en_US": "Hello {name}", "zh_Hans": "你好 {name}"}})
+    unknown = cast(i18n.Language, "fr_FR")
+    assert catalog.text(unknown, "hi", name="Ada") == "Hello Ada"
+    assert catalog.templates(unknown) == {"hi": "Hello {name}"}
+    assert catalog.templates("zh_Hans") == {"hi": "你好 {name}"}

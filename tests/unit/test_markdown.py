@@ -35,8 +35,10 @@ def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
 
 
 def rendered(text: str) -> str:
-    html = markdown.render(text)
-    assert html is not None
+    """`text` through a parser built now (as `render`'s was at import), so each test checks the
+    parser's configuration too, and through `render` itself: both must agree."""
+    html = markdown._parser().render(text)
+    assert markdown.render(text) == html
     return html
 
 

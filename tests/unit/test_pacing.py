@@ -190,3 +190,82 @@ def test_reading_stops_soon_after_the_consumer_stops() -> None:
     time.sleep(0.05)
     assert len(read) == seen  # nothing more is asked of the source
     assert seen <= 4 + 4 + 2  # at most the batch taken, a full queue and the read in progress
+
+
+# --- mutation testing (issue #14): names, limits and timings the tests above leave open ---
+
+
+def test_a_none_item_is_an_item_not_the_end() -> None:
+    assert list(with_keepalive(iter([1, None, 2]), silence=5)) == [1, None, 2]
+
+
+def test_the_apps_events_are_read_on_a_thread_named_for_them() -> None:
+    def source() -> Iterator[str]:
+        yield threading.current_thread().name
+
+    assert [name.split("_")[0] for name in with_keepalive(source(), silence=5)] == ["app-events"]
+
+
+def test_the_batch_helpers_are_named_daemon_threads() -> None:
+    ready, gate = threading.Event(), threading.Event()
+    batches = keepalive_batches(paused_source([1], [], ready, gate), silence=5)
+    assert next(batches) == [1]
+    helpers = {t.name: t.daemon for t in threading.enumerate() if t.name in ("app-events", "app-keepalive")}
+    gate.set()
+    batches.close()
+    assert helpers == {"app-events": True, "app-keepalive": True}  # neither keeps the plugin from exiting
+
+
+def test_the_reader_holds_back_once_the_limit_is_queued() -> None:
+    read: list[int] = []
+
+    def source() -> Iterator[int]:
+        for n in range(10):
+            read.append(n)
+            yield n
+
+    batches = keepalive_batches(source(), silence=5, limit=3)
+    first = next(batches)
+    time.sleep(0.3)  # the reader runs ahead while the consumer is busy
+    assert len(read) == len(first) + 3 + 1  # three queued, one in hand waiting for room
+    batches.close()
+
+
+def test_a_keep_alive_queued_before_items_does_not_lose_them() -> None:
+    ready, gate = threading.Event(), threading.Event()
+    batches = keepalive_batches(paused_source([1], [2, 3], ready, gate), silence=QUICK)
+    assert next(batches) == [1]
+    time.sleep(0.2)  # busy: the ticker queues keep-alives during the silence
+    gate.set()
+    assert ready.wait(2)
+    time.sleep(0.05)
+    items: list[int] = []
+    while len(items) < 2:
+        batch = next(batches)
+        if batch is not KEEPALIVE:
+            items.extend(batch)
+    batches.close()
+    assert items == [2, 3]
+
+
+def test_the_first_keep_alive_comes_a_full_silence_after_the_last_item() -> None:
+    ready, gate = threading.Event(), threading.Event()
+    batches = keepalive_batches(paused_source([1], [], ready, gate), silence=0.5)
+    assert next(batches) == [1]
+    start = time.monotonic()
+    assert next(batches) is KEEPALIVE
+    waited = time.monotonic() - start
+    gate.set()
+    batches.close()
+    assert waited >= 0.4
+
+
+def test_a_slow_consumer_lets_the_reader_go_on_at_once() -> None:
+    start = time.monotonic()
+    taken = []
+    for batch in keepalive_batches(iter(range(20)), silence=5, limit=2):
+        assert batch is not KEEPALIVE
+        taken.extend(batch)
+        time.sleep(0.01)  # the reader fills the queue and waits for room meanwhile
+    assert taken == list(range(20))
+    assert time.monotonic() - start < 3  # not one second per wait (the helper's fallback poll)
