@@ -34,6 +34,19 @@ STREAM_HEADERS: Final = {
 }
 
 
+def read_manifest(manifest: Path) -> dict[str, Any]:
+    """The plugin's manifest as a mapping; empty when it is missing, broken or not a
+    mapping (callers fall back to defaults rather than fail requests over it).
+
+    Read as bytes: PyYAML detects the encoding itself (and refuses bytes that are not
+    UTF-8/16), so no locale is involved."""
+    try:
+        data = yaml.safe_load(manifest.read_bytes())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def realm_from_manifest(manifest: Path) -> str:
     """The plugin's `name` from its manifest, for `WWW-Authenticate` realms.
 
@@ -42,12 +55,7 @@ def realm_from_manifest(manifest: Path) -> str:
     broken YAML, a name Dify would reject) gives FALLBACK_REALM instead of failing
     requests over a header.
     """
-    try:
-        # bytes: PyYAML detects the encoding itself (and refuses bytes that are not UTF-8/16)
-        data = yaml.safe_load(manifest.read_bytes())
-    except (OSError, yaml.YAMLError):
-        return FALLBACK_REALM
-    name = data.get("name") if isinstance(data, dict) else None
+    name = read_manifest(manifest).get("name")
     return name if isinstance(name, str) and _PLUGIN_NAME.fullmatch(name) else FALLBACK_REALM
 
 

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import yaml  # PyYAML: a dependency of dify_plugin, so always installed with the plugin
 from werkzeug import Request
 
 from provider import i18n, index_assets
 from provider.app_form import FormField, example_inputs
 from provider.errors import AppFailed, EndpointError, Unauthorized
-from provider.http import PLUGIN_ROOT
+from provider.http import PLUGIN_ROOT, read_manifest
 
 TEXT: Final = i18n.Catalog(
     {
@@ -126,11 +125,7 @@ def plugin_labels(manifest: Path) -> dict[str, str]:
     """The plugin's `label` per language from its manifest: the page's title. Read from
     the manifest so this module stays the same in a copy of the plugin; an unreadable
     one gives the plugin's generic name."""
-    try:
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
-        data = None
-    label = data.get("label") if isinstance(data, dict) else None
+    label = read_manifest(manifest).get("label")
     labels = {k: v for k, v in label.items() if isinstance(v, str) and v} if isinstance(label, dict) else {}
     fallback = labels.get(i18n.DEFAULT, "Dify plugin")
     return {lang: labels.get(lang, fallback) for lang in i18n.LANGUAGES}
