@@ -133,3 +133,21 @@ def test_examples_may_be_null_and_carry_headers(tmp_path: Path) -> None:
 )
 def test_bad_examples_or_headers_are_errors(tmp_path: Path, entry: str, expected: str) -> None:
     assert expected in error_for(tmp_path, f"endpoints: [{{hook_id: a, settings: {{greeting: hi}}, {entry}}}]")
+
+
+def test_dify_knob_names_the_version_and_switches_quirks(tmp_path: Path) -> None:
+    """`dify:` absent: Dify 1.13.2 with every quirk on; each quirk can be switched off."""
+    base = "endpoints: [{hook_id: a, settings: {greeting: hi}}]\n"
+    default = load_config(write(tmp_path, base), DECLARATIONS).dify
+    assert default.version == "1.13.2"
+    assert default.has("completion_from_plugin_fails")
+    assert default.has("malformed_conversation_id_is_500")
+    later = load_config(
+        write(tmp_path, base + "dify: {version: '1.13.2', quirks: {completion_from_plugin_fails: false}}"),
+        DECLARATIONS,
+    ).dify
+    assert not later.has("completion_from_plugin_fails")
+    assert later.has("completion_from_plugin_fails", {"completion_from_plugin_fails": True})  # an app's own
+    assert "dify.quirks.no_such: unknown quirk" in error_for(tmp_path, base + "dify: {quirks: {no_such: false}}")
+    assert "expected true or false" in error_for(tmp_path, base + "dify: {quirks: {completion_from_plugin_fails: 0}}")
+    assert "emulates Dify 1.13.2 only" in error_for(tmp_path, base + "dify: {version: '1.9.0'}")

@@ -16,7 +16,12 @@ from support import PROBE_APPS, PROBE_PLUGIN
 
 from dify_plugin_devkit.testing import MODES, RunningDevkit, start_devkit
 
-CONFIG = {"endpoints": [{"hook_id": "probe", "settings": {"greeting": "hello"}}], "apps": [str(PROBE_APPS)]}
+CONFIG = {
+    "endpoints": [{"hook_id": "probe", "settings": {"greeting": "hello"}}],
+    "apps": [str(PROBE_APPS)],
+    # the completion apps' file inputs are tested as a later Dify runs them (1.13.2: 500, test_fidelity.py)
+    "dify": {"quirks": {"completion_from_plugin_fails": False}},
+}
 REJECTED = "invoke app failed: request failed with status code: {status} and respond with: {body}\n"
 
 
@@ -53,24 +58,24 @@ def rejected(status: int, body: str) -> str:
 
 def test_request_errors_reach_the_plugin_in_the_daemons_exact_words(probe: RunningDevkit) -> None:
     assert chat(probe, "demo-chat-echo", "") == [
-        {"error": rejected(400, '{"code": "invalid_param", "message": "missing query", "status": 400}')}
+        {"error": rejected(400, '{"code":"invalid_param","message":"missing query","status":400}')}
     ]
     assert chat(probe, "demo-agent", "hi", mode="blocking") == [
         {
             "error": rejected(
                 400,
-                '{"code": "invalid_param", "message": "Agent Chat App does not support blocking mode", "status": 400}',
+                '{"code":"invalid_param","message":"Agent Chat App does not support blocking mode","status":400}',
             )
         }
     ]
     assert chat(probe, "demo-chat-echo", "hi", conversation_id="0b0e1c57-0000-4000-8000-000000000000") == [
-        {"error": rejected(400, '{"code": "invalid_param", "message": "", "status": 400}')}
+        {"error": rejected(400, '{"code":"invalid_param","message":"","status":400}')}
     ]
 
 
 def test_a_failing_run_called_blocking_is_invoke_app_failed(probe: RunningDevkit) -> None:
     assert chat(probe, "demo-chat-fails", "hi", mode="blocking") == [
-        {"error": rejected(500, '{"message": "Internal Server Error", "code": "unknown", "status": 500}')}
+        {"error": rejected(500, '{"message":"Internal Server Error","code":"unknown","status":500}')}
     ]
 
 
@@ -135,8 +140,8 @@ def test_uploaded_files_are_app_inputs(probe: RunningDevkit, kind: str, app_id: 
         {
             "error": rejected(
                 400,
-                '{"code": "invalid_param", "message": "ToolFile 0b0e1c57-0000-4000-8000-000000000000 not found", '
-                '"status": 400}',
+                '{"code":"invalid_param","message":"ToolFile 0b0e1c57-0000-4000-8000-000000000000 not found",'
+                '"status":400}',
             )
         }
     ]

@@ -81,6 +81,7 @@ class Devkit:
             extra=self.config.inline_apps,
             file_lookup=self.state.files.get,  # `tool_file_id` inputs: files the plugin uploaded
             real_apps=self.config.real_apps,  # answered by a real Dify's Service API
+            dify=self.config.dify,  # which Dify's behaviour (version, quirks)
         )
 
     async def start(self) -> None:

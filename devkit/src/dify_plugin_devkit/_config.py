@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dify_plugin_devkit._apps import AppSpec, ServiceApiApp, parse_apps
+from dify_plugin_devkit._apps.dify import DifyBehaviour, parse_dify
 from dify_plugin_devkit._apps.service_api import is_service_api_entry, parse_service_app, read_env
 from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
@@ -22,7 +23,7 @@ from dify_plugin_devkit._sdk import ProviderConfig
 
 Kind = ProviderConfig.Config
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples", "state_dir"}
+_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples", "state_dir", "dify"}
 _DAEMON_KEYS = {
     "max_execution_timeout",
     "oversize_body",
@@ -92,6 +93,8 @@ class DevkitConfig:
     examples: dict[str, str | None] = field(default_factory=dict)
     # where storage and uploaded files are kept (relative paths: from this file's folder)
     state_dir: Path | None = None
+    # which Dify the apps behave like (`dify: {version, quirks}`; _apps/dify.py)
+    dify: DifyBehaviour = field(default_factory=DifyBehaviour)
 
 
 def _app_selector(value: Any, where: str) -> dict[str, Any]:
@@ -278,4 +281,5 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         daemon=_daemon_options(raw.get("daemon"), str(path)),
         plugin_env={str(k): str(v) for k, v in env.items()},
         state_dir=base / Path(state_dir).expanduser() if state_dir is not None else None,
+        dify=parse_dify(raw.get("dify"), str(path)),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import events, scripts
+from .dify import DifyBehaviour
 from .errors import AppCallError
 from .events import Event, NodeRun
 from .inputs import FileLookup, validate_inputs
@@ -64,7 +66,9 @@ class AppBackend:
         max_conversations: int = 10_000,
         file_lookup: FileLookup | None = None,
         real_apps: Iterable[ServiceApiApp] = (),
+        dify: DifyBehaviour | None = None,
     ) -> None:
+        self.dify = dify if dify is not None else DifyBehaviour()
         self._apps: dict[str, AppSpec] = {}
         for app in apps:
             self._apps[app.id] = app
@@ -80,11 +84,12 @@ class AppBackend:
         extra: Iterable[AppSpec] = (),
         file_lookup: FileLookup | None = None,
         real_apps: Iterable[ServiceApiApp] = (),
+        dify: DifyBehaviour | None = None,
     ) -> AppBackend:
         """Apps of several fixture files, then `extra` ones (declared inline); a later
         declaration adds an app or replaces the same-id one."""
         apps = [*(app for path in paths for app in load_apps(path)), *extra]
-        return cls(apps, file_lookup=file_lookup, real_apps=real_apps)
+        return cls(apps, file_lookup=file_lookup, real_apps=real_apps, dify=dify)
 
     def get(self, app_id: str) -> AppSpec | None:
         return self._apps.get(app_id)
@@ -159,6 +164,9 @@ class AppBackend:
 
         spec = self._lookup(request.get("app_id"))
         streaming = response_mode == "streaming"
+        if spec.mode == "completion" and self.dify.has("completion_from_plugin_fails", spec.quirks):
+            # Dify 1.13.2's reverse invocation passes {"inputs", "files"}; the generator reads args["query"]
+            raise AppCallError.server_error("KeyError: 'query' (Dify 1.13.2 cannot run a completion app for a plugin)")
         if not spec.is_chat:
             inputs = validate_inputs(spec, raw_inputs, self.file_lookup)
             return Run.plan(spec, query="", inputs=inputs, turn=1, conversation_id=None), streaming
@@ -167,6 +175,10 @@ class AppBackend:
         if spec.mode == "agent-chat" and not streaming:
             # AgentChatAppGenerator.generate checks this before anything else
             raise AppCallError.invalid_param("Agent Chat App does not support blocking mode")
+        if conversation_id and not _is_uuid(conversation_id):
+            if self.dify.has("malformed_conversation_id_is_500", spec.quirks):
+                raise AppCallError.server_error(f"invalid input syntax for type uuid: {conversation_id!r}")
+            raise AppCallError.invalid_param("")
         conversation = self._conversation(spec, conversation_id or "", raw_inputs)
         turn = conversation.add_turn(query)
         run = Run.plan(spec, query=query, inputs=conversation.inputs, turn=turn, conversation_id=conversation.id)
@@ -176,9 +188,9 @@ class AppBackend:
         """The conversation to continue, or a new one.
 
         An unknown id is Dify's `ConversationNotExistsError()`: a ValueError without a
-        text, so 400 `invalid_param` with an empty message. Recent chatflows
-        (advanced-chat) start a new conversation instead. The plugin-supplied `user` is
-        not part of the key: Dify ignores it for endpoint calls.
+        text, so 400 `invalid_param` with an empty message, for chatflows too (recorded:
+        inner_chat_unknown_conv_stream). The plugin-supplied `user` is not part of the
+        key: Dify ignores it for endpoint calls.
         """
         if conversation_id:
             conversation = self._conversations.get((spec.id, conversation_id))
@@ -186,8 +198,7 @@ class AppBackend:
                 if spec.mode == "advanced-chat":
                     conversation.inputs = validate_inputs(spec, raw_inputs, self.file_lookup)
                 return conversation
-            if spec.mode != "advanced-chat":
-                raise AppCallError.invalid_param("")
+            raise AppCallError.invalid_param("")
         conversation = Conversation(id=events.new_id(), inputs=validate_inputs(spec, raw_inputs, self.file_lookup))
         self._conversations[(spec.id, conversation.id)] = conversation
         while len(self._conversations) > self.max_conversations:
@@ -279,6 +290,14 @@ def _run_end(run: Run, progress: _Progress, tokens: int, *, status: str, error: 
         error=error,
         exceptions_count=progress.exceptions,
     )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 async def _forever() -> None:

@@ -77,7 +77,7 @@ class Run:
         workflow = None
         if spec.mode in ("workflow", "advanced-chat"):
             event_inputs = {name: to_event_value(value) for name, value in inputs.items()}
-            workflow = WorkflowContext.start(spec.id, event_inputs, message)
+            workflow = WorkflowContext.start(spec.id, event_inputs, message, query=query, turn=turn)
         return cls(
             spec=spec,
             query=query,
@@ -189,8 +189,12 @@ async def _advanced_chat(run: Run) -> AsyncGenerator[Event, None]:
     """advanced-chat (chatflow): the graph, with `message`s during the llm node, then end."""
     ctx = run.message_context()
     async for event in _graph(run, lambda node_id, delta: events.message(ctx, delta, [node_id, "text"])):
+        if event["event"] == "workflow_finished":
+            # Dify 1.13.2 ends the message before the run (recorded: inner_chat_stream_new)
+            for extra in [*_message_extras(run), events.message_end(ctx, run.usage())]:
+                yield extra
         yield event
-    for event in [*_message_extras(run), events.message_end(ctx, run.usage()), *_tts_end(run, ctx)]:
+    for event in _tts_end(run, ctx):
         yield event
 
 
@@ -275,9 +279,7 @@ def _agent_logs(run: Run, ctx: WorkflowContext, node_run: NodeRun) -> list[Event
 def _node_io(run: Run, node: NodeSpec) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a node of each type takes and gives, roughly as in Dify's node run records."""
     if node.type == "start":
-        start = {name: to_event_value(value) for name, value in run.inputs.items()}
-        if run.spec.mode == "advanced-chat":
-            start["sys.query"] = run.query
+        start = run.workflow_context().start_node_variables()
         return start, start
     if node.type in ("llm", "end", "agent"):
         return {}, {"text": run.text}
