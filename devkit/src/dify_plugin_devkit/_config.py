@@ -15,6 +15,7 @@ from typing import Any
 
 from dify_plugin_devkit._apps import AppSpec, ServiceApiApp, parse_apps
 from dify_plugin_devkit._apps.dify import DifyBehaviour, parse_dify
+from dify_plugin_devkit._apps.dsl import DslApp, is_dsl_entry, load_dsl_app
 from dify_plugin_devkit._apps.service_api import is_service_api_entry, parse_service_app, read_env
 from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
@@ -95,6 +96,8 @@ class DevkitConfig:
     state_dir: Path | None = None
     # which Dify the apps behave like (`dify: {version, quirks}`; _apps/dify.py)
     dify: DifyBehaviour = field(default_factory=DifyBehaviour)
+    # apps from Dify DSL files (`{id, dsl: path}` entries; _apps/dsl.py)
+    dsl_apps: tuple[DslApp, ...] = ()
 
 
 def _app_selector(value: Any, where: str) -> dict[str, Any]:
@@ -261,7 +264,8 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     apps = raw.get("apps") or []
     if not isinstance(apps, list) or not all(isinstance(a, str | dict) for a in apps):
         raise ConfigError(f"{path}: apps: expected a list of app fixture files or app declarations")
-    demos = [a for a in apps if isinstance(a, dict) and not is_service_api_entry(a)]
+    demos = [a for a in apps if isinstance(a, dict) and not is_service_api_entry(a) and not is_dsl_entry(a)]
+    dsl_apps = tuple(load_dsl_app(a, base, f"{path}: apps[{index}]") for index, a in enumerate(apps) if is_dsl_entry(a))
     inline = parse_apps({"apps": demos}, f"{path} (inline apps)")
     real_apps = _real_apps(apps, path)
     env = raw.get("plugin_env") or {}
@@ -282,4 +286,5 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         plugin_env={str(k): str(v) for k, v in env.items()},
         state_dir=base / Path(state_dir).expanduser() if state_dir is not None else None,
         dify=parse_dify(raw.get("dify"), str(path)),
+        dsl_apps=dsl_apps,
     )

@@ -501,9 +501,11 @@ def agent_log(
     }
 
 
-def text_chunk(ctx: WorkflowContext, node_id: str, delta: str) -> Event:
-    """A workflow's streamed piece of output text, tagged with the variable it belongs to."""
-    return {**ctx.plain("text_chunk"), "data": {"text": delta, "from_variable_selector": [node_id, "text"]}}
+def text_chunk(ctx: WorkflowContext, node_id: str, delta: str, selector: list[str] | None = None) -> Event:
+    """A workflow's streamed piece of output text, tagged with the variable it belongs to
+    (`[node_id, "text"]` unless `selector` says otherwise)."""
+    chosen = selector if selector is not None else [node_id, "text"]
+    return {**ctx.plain("text_chunk"), "data": {"text": delta, "from_variable_selector": list(chosen)}}
 
 
 def tts_message(ctx: WorkflowContext | MessageContext, audio: str) -> Event:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import AppCallError
-from .spec import FILE_VARIABLE_TYPES, AppSpec, VariableSpec
+from .spec import FILE_VARIABLE_TYPES, VariableSpec
 
 
 class StoredFileInfo(Protocol):
@@ -107,7 +107,16 @@ def to_event_value(value: Any) -> Any:
     return value
 
 
-def validate_inputs(spec: AppSpec, raw: Mapping[str, Any], file_lookup: FileLookup | None) -> dict[str, Any]:
+class FormApp(Protocol):
+    """What the input checks need of an app: its mode and its form's variables."""
+
+    @property
+    def mode(self) -> str: ...
+    @property
+    def variables(self) -> list[VariableSpec]: ...
+
+
+def validate_inputs(spec: FormApp, raw: Mapping[str, Any], file_lookup: FileLookup | None) -> dict[str, Any]:
     """The declared variables' values, checked and converted as Dify's generators do."""
     values = {variable.name: _validate(variable, raw.get(variable.name)) for variable in spec.variables}
     values = {name: value.replace("\x00", "") if isinstance(value, str) else value for name, value in values.items()}
