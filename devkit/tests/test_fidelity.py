@@ -30,7 +30,7 @@ from app_support import drain
 
 from dify_plugin_devkit._apps import AppBackend, AppCallError
 from dify_plugin_devkit._apps.dsl import DslApp, load_dsl_app
-from dify_plugin_devkit._files import FileStore
+from dify_plugin_devkit._files import FileService, FileStore, SecretKey
 
 RECORDED = Path(__file__).parent / "fixtures" / "real-dify-1.13.2"
 INNER = RECORDED / "inner-api"
@@ -77,10 +77,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
         "the daemon's X-Inner-Api-Key is between the daemon and Dify: a plugin cannot send a wrong one, "
         "and the devkit (daemon and Dify in one) has no inner-API key to check"
     ),
-    "inner_wf_file_tool_file": (
-        "Dify's file mapping in run outputs also has `tenant_id` and a signed `url`; the devkit's "
-        "(InputFile.to_mapping) has neither yet"
-    ),
 }
 
 
@@ -111,15 +107,17 @@ def dsl_apps() -> list[DslApp]:
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> FileStore:
-    return FileStore(tmp_path_factory.mktemp("fidelity-files"))
+def files(tmp_path_factory: pytest.TempPathFactory) -> FileService:
+    """The devkit's file store and upload service, as `PluginState` makes them."""
+    folder = tmp_path_factory.mktemp("fidelity-files")
+    return FileService(FileStore(folder / "files"), SecretKey(folder / "secret-key"), lambda: "http://127.0.0.1:5002")
 
 
 @pytest.fixture(scope="module")
-def backend(files: FileStore) -> AppBackend:
+def backend(files: FileService) -> AppBackend:
     """One devkit for all cases, as the recordings were made against one Dify (the
     follow-up turn continues the conversation the first turn started)."""
-    return AppBackend([], dsl_apps=dsl_apps(), file_lookup=files.get)
+    return AppBackend([], dsl_apps=dsl_apps(), file_lookup=files.app_file)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -164,7 +162,7 @@ def recording(name: str) -> tuple[int, bytes, list[dict[str, Any]] | None]:
     return status, body, [frame["data"] for frame in frames]
 
 
-def replay(backend: AppBackend, files: FileStore, name: str, request: dict[str, Any]) -> Any:
+def replay(backend: AppBackend, files: FileService, name: str, request: dict[str, Any]) -> Any:
     """What the devkit answers the recorded request: events, parameters or an AppCallError."""
     request = dict(request)
     if name.startswith("inner_fetch_app"):
@@ -176,7 +174,7 @@ def replay(backend: AppBackend, files: FileStore, name: str, request: dict[str, 
         first = replay(backend, files, "inner_chat_stream_new", CASES["inner_chat_stream_new"])
         request["conversation_id"] = first[0]["conversation_id"]
     if name == "inner_wf_file_tool_file":
-        stored = files.put("hello.txt", b"Hello from a plugin file.", "text/plain")
+        stored = files.store.put("hello.txt", b"Hello from a plugin file.", "text/plain")
         request["inputs"] = {
             "document": {"tool_file_id": stored.id, "transfer_method": "tool_file", "type": "document"}
         }
@@ -213,7 +211,7 @@ def compare(name: str, status: int, body: bytes, frames: list[dict[str, Any]] | 
         for name in CASES
     ],
 )
-def test_recorded_inner_api_case(name: str, backend: AppBackend, files: FileStore) -> None:
+def test_recorded_inner_api_case(name: str, backend: AppBackend, files: FileService) -> None:
     status, body, frames = recording(name)
     RESULTS[name] = False
     if name == "inner_bad_key":
@@ -222,11 +220,11 @@ def test_recorded_inner_api_case(name: str, backend: AppBackend, files: FileStor
     RESULTS[name] = True
 
 
-def test_recorded_plugin_file_upload(files: FileStore) -> None:
+def test_recorded_plugin_file_upload(files: FileService) -> None:
     """The signed upload URL's answer (`session.file.upload`): Dify's FileResponse."""
     status, body, _ = recording("plugin_file_upload")
-    stored = files.put("hello.txt", b"Hello from a plugin file.", "text/plain")
-    answer = stored.response("http://127.0.0.1:5002/files/tools/x.txt?timestamp=1&nonce=n&sign=s")
+    stored = files.store.put("hello.txt", b"Hello from a plugin file.", "text/plain")
+    answer = stored.response(files.preview_url(stored))
     RESULTS["plugin_file_upload"] = False
     assert status == 201
     assert shape(answer) == shape(json.loads(body))

@@ -102,6 +102,18 @@ class StoredFile:
         }
 
 
+@dataclass(frozen=True)
+class AppFile:
+    """What an app's file input knows of an uploaded file (the `FileLookup`'s answer)."""
+
+    name: str
+    mime_type: str
+    size: int
+    extension: str
+    tenant_id: str
+    url: str
+
+
 def tool_file_extension(mime_type: str) -> str:
     """ToolFileManager's extension: `guess_extension(mimetype) or ".bin"`."""
     return mimetypes.guess_extension(mime_type) or ".bin"
@@ -271,6 +283,16 @@ class FileService:
         sign = self.secret.sign(f"file-preview|{stored.id}|{timestamp}|{nonce}")
         url = f"{self.base_url()}/files/tools/{stored.id}{stored.extension}"
         return f"{url}?timestamp={timestamp}&nonce={nonce}&sign={sign}"
+
+    def app_file(self, file_id: str) -> AppFile | None:
+        """An uploaded file as an app run sees it: the record and a signed URL to read it
+        (Dify's File.generate_url: the tool file's preview URL)."""
+        stored = self.store.get(file_id)
+        if stored is None:
+            return None
+        return AppFile(
+            stored.name, stored.mime_type, stored.size, stored.extension, stored.tenant_id, self.preview_url(stored)
+        )
 
     def _fresh(self, message: str, timestamp: str, sign: str) -> bool:
         """verify_plugin_file_signature / verify_tool_file_signature (ValueError on a

@@ -64,25 +64,34 @@ class InputFile:
     extension: str
     mime_type: str
     size: int
+    #: the workspace and a URL that reads the file, when the lookup knows them
+    tenant_id: str | None = None
+    url: str | None = None
 
     def summary(self) -> str:
         """How a file reads in an answer: `name (type, N bytes)`."""
         return f"{self.filename} ({self.type}, {self.size} bytes)"
 
     def to_mapping(self) -> dict[str, Any]:
-        """The file as Dify's events show it (File.to_dict: workflow inputs, node inputs/outputs)."""
-        return {
-            "dify_model_identity": "__dify__file__",
-            "id": None,
-            "type": self.type,
-            "transfer_method": "tool_file",
-            "remote_url": None,
-            "related_id": self.tool_file_id,
-            "filename": self.filename,
-            "extension": self.extension,
-            "mime_type": self.mime_type,
-            "size": self.size,
-        }
+        """The file as Dify's events show it (File.to_dict: workflow inputs, node inputs/outputs;
+        recorded: inner_wf_file_tool_file), `tenant_id` and `url` when the lookup knows them."""
+        mapping: dict[str, Any] = {"dify_model_identity": "__dify__file__", "id": None}
+        if self.tenant_id is not None:
+            mapping["tenant_id"] = self.tenant_id
+        return (
+            mapping
+            | {
+                "type": self.type,
+                "transfer_method": "tool_file",
+                "remote_url": None,
+                "related_id": self.tool_file_id,
+                "filename": self.filename,
+                "extension": self.extension,
+                "mime_type": self.mime_type,
+                "size": self.size,
+            }
+            | ({"url": self.url} if self.url is not None else {})
+        )
 
 
 def render_value(value: Any) -> str:
@@ -238,6 +247,8 @@ def _resolve(mapping: Mapping[str, Any], file_lookup: FileLookup | None, *, stri
         extension=extension,
         mime_type=stored.mime_type,
         size=stored.size,
+        tenant_id=getattr(stored, "tenant_id", None),
+        url=getattr(stored, "url", None),
     )
 
 
