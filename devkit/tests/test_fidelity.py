@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from app_support import drain
 
-from dify_plugin_devkit._apps import AppBackend, AppCallError
+from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend, AppCallError
 from dify_plugin_devkit._apps.dsl import DslApp, load_dsl_app
 from dify_plugin_devkit._files import FileService, FileStore, SecretKey
 
@@ -229,3 +229,71 @@ def test_recorded_plugin_file_upload(files: FileService) -> None:
     assert status == 201
     assert shape(answer) == shape(json.loads(body))
     RESULTS["plugin_file_upload"] = True
+
+
+# --- the input form's checks (recorded through the Service API: the same generator) ----
+
+#: Service API cases of the workflow's form; Dify checks inputs in the app generator, which
+#: the inner API runs too, so a plugin gets the same refusal (or run).
+FORM_CASES: dict[str, dict[str, Any]] = {
+    "wf_missing_required_blocking": {},
+    "wf_empty_required": {"topic": ""},
+    "wf_bad_select": {"topic": "ducks", "style": "medium"},
+    "wf_empty_optional_select": {"topic": "ducks", "style": ""},
+    "wf_too_long": {"topic": "x" * 150},
+    "wf_wrong_type": {"topic": 123},
+    "wf_unknown_input": {"topic": "ducks", "bogus": "x"},
+}
+
+
+@pytest.mark.parametrize("name", list(FORM_CASES))
+def test_recorded_input_check(name: str, backend: AppBackend, files: FileService) -> None:
+    status = int((RECORDED / "service-api" / f"{name}.headers").read_text().split()[1])
+    body = (RECORDED / "service-api" / f"{name}.body").read_bytes()
+    request = {"app_id": "workflow", "inputs": FORM_CASES[name], "response_mode": "blocking", "user": ""}
+    answer = replay(backend, files, name, request)
+    if status != 200:
+        assert isinstance(answer, AppCallError)
+        assert (answer.status, answer.response_text().encode()) == (status, body)
+        return
+    [result] = answer
+    recorded = json.loads(body)
+    assert shape(result) == shape(recorded)
+    assert result["data"]["outputs"] == recorded["data"]["outputs"]
+
+
+# --- the demo apps have the recorded shapes ------------------------------------------------
+
+#: A recorded stream, and the demo app whose events of the same kinds must have its fields.
+DEMO_TWINS = {
+    "inner_chat_stream_new": ("demo-chatflow", {"query": "hi"}),
+    "inner_wf_stream_good": ("demo-workflow", {"inputs": {"topic": "ducks"}}),
+    "inner_wf_fail_stream": ("demo-workflow-fails", {"inputs": {}}),
+}
+
+
+def fields(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's fields and value types, and those of its `data` (not deeper: the demo
+    apps' nodes and inputs are their own)."""
+    top = {key: type(value).__name__ for key, value in event.items() if key != "data"}
+    data = event.get("data")
+    if isinstance(data, Mapping):
+        top["data"] = {key: type(value).__name__ for key, value in data.items()}
+    return top
+
+
+@pytest.mark.parametrize("name", list(DEMO_TWINS))
+def test_demo_app_events_have_the_recorded_fields(name: str) -> None:
+    _, _, frames = recording(name)
+    assert frames is not None
+    app_id, ask = DEMO_TWINS[name]
+    got: list[dict[str, Any]] = []
+    request = {"app_id": app_id, "response_mode": "streaming", "user": "", **ask}
+    asyncio.run(drain(AppBackend.from_files(DEFAULT_APPS_FILE).invoke(request), got))
+    recorded_kinds = {frame["event"]: fields(frame) for frame in frames}
+    demo_kinds = {event["event"]: fields(event) for event in got}
+    assert set(demo_kinds) == set(recorded_kinds)
+    for kind, recorded in recorded_kinds.items():
+        assert demo_kinds[kind] == recorded, kind
+    order = [e["event"] for e in got if e["event"] in ("message_end", "workflow_finished")]
+    assert order == [f["event"] for f in frames if f["event"] in ("message_end", "workflow_finished")]

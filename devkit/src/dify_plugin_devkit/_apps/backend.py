@@ -317,9 +317,11 @@ def _fault_events(run: Run, progress: _Progress) -> list[Event]:
     # fail_as == "workflow": the running node fails, and with it the run
     ctx = run.workflow_context()
     failed = [
-        events.node_finished(ctx, NodeRun.of_started(data, started), None, status="failed", error=spec.fail_message)
+        events.node_finished(ctx, NodeRun.of_started(data, started), {}, status="failed", error=spec.fail_message)
         for data, started in progress.open_nodes.values()
     ]
+    # Dify 1.13.2 counts the failed node among the run's exceptions (recorded: inner_wf_fail_stream)
+    progress.exceptions += len(failed)
     failed.append(_run_end(run, progress, tokens, status="failed", error=spec.fail_message))
     if run.message is not None:
         # a chatflow then reports the failure as an error (advanced_chat/generate_task_pipeline.py)

@@ -217,12 +217,12 @@ async def _graph(run: Run, delta_event: Callable[[str, str], Event]) -> AsyncIte
     ctx = run.workflow_context()
     nodes = run.spec.effective_nodes
     yield events.workflow_started(ctx)
-    predecessor: str | None = None
     streamed = False
     exceptions = 0
-    for index, node in enumerate(nodes, start=1):
+    for node in nodes:
         node_inputs, outputs = _node_io(run, node)
-        node_run = NodeRun.start(node.id, node.type, node.title, index, predecessor, node_inputs)
+        # Dify 1.13.2 reports every node with index 1 and no predecessor (recorded: inner_wf_stream_good)
+        node_run = NodeRun.start(node.id, node.type, node.title, 1, None, node_inputs)
         yield events.node_started(ctx, node_run)
         for attempt in range(1, node.retries + 1):
             yield events.node_retry(ctx, node_run, node.error_text, attempt)
@@ -244,7 +244,6 @@ async def _graph(run: Run, delta_event: Callable[[str, str], Event]) -> AsyncIte
             yield events.node_finished(ctx, node_run, error_outputs, status="exception", error=node.error_text)
         else:
             yield events.node_finished(ctx, node_run, outputs)
-        predecessor = node.id
     outputs_key = "answer" if run.spec.mode == "advanced-chat" else "text"
     yield events.workflow_finished(
         ctx,
