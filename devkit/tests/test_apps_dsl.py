@@ -207,6 +207,21 @@ def test_a_chatflow_streams_an_answer_with_an_llm_inside_and_keeps_its_conversat
     assert blocking["answer"] == "You said hi: Quack quack."
 
 
+def test_a_question_classifier_takes_its_scripted_class_or_the_first(tmp_path: Path) -> None:
+    classes = [{"id": "1", "name": "ducks"}, {"id": "2", "name": "geese"}]
+    nodes = [
+        node("start", type="start", variables=[]),
+        node("classify", type="question-classifier", classes=classes),
+        node("a", type="answer", answer="About ducks"),
+        node("b", type="answer", answer="About geese"),
+    ]
+    edges = [edge("start", "classify"), edge("classify", "a", "1"), edge("classify", "b", "2")]
+    dsl = export("advanced-chat", nodes, edges)
+    for script, answer in [({}, "About ducks"), ({"classify": {"branch": "2"}}, "About geese")]:
+        [result] = collect(dsl_backend(tmp_path, dsl, nodes=script), chat_request("app", "q", mode="blocking"))
+        assert result["answer"] == answer
+
+
 @pytest.mark.parametrize(
     ("actual", "operator", "expected", "result"),
     [

@@ -698,7 +698,12 @@ class DslRun:
         if script is not None and script.fail is not None:
             raise NodeFailed(script.fail, inputs)
         outputs = self._scripted_outputs(kind, data, script)
-        return inputs, {}, outputs, (script.branch if script and script.branch else "source")
+        if script is not None and script.branch:
+            return inputs, {}, outputs, script.branch
+        classes = data.get("classes") or []
+        if kind == "question-classifier" and classes:  # unscripted: the first class
+            return inputs, {}, {"class_name": classes[0].get("name"), **outputs}, str(classes[0].get("id"))
+        return inputs, {}, outputs, "source"
 
     def _scripted_outputs(self, kind: str, data: Mapping[str, Any], script: NodeScript | None) -> dict[str, Any]:
         if kind == "llm":
