@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from pathlib import Path
@@ -493,8 +494,23 @@ def test_default_demo_apps_load_with_their_stable_ids() -> None:
         "demo-chat-echo", "demo-chat-answer", "demo-agent", "demo-chatflow", "demo-workflow",
         "demo-completion", "demo-chat-fails", "demo-workflow-fails", "demo-workflow-breaks",
         "demo-slow-workflow", "demo-silent-workflow", "demo-file-echo", "demo-completion-file-echo",
-        "demo-workflow-every-event", "demo-chat-every-event",
+        "demo-workflow-every-event", "demo-chat-every-event", "demo-chatflow-fails",
     ]  # fmt: skip
+
+
+def test_the_failing_chatflow_demo_fails_as_the_recorded_chatflow_does() -> None:
+    """Recorded: inner_chat_fail_stream and inner_chat_fail_blocking."""
+    b = AppBackend.from_files(DEFAULT_APPS_FILE)
+    events = collect(b, chat_request("demo-chatflow-fails", "hi"))
+    assert kinds(events)[-3:] == ["node_finished", "workflow_finished", "error"]
+    assert "message_end" not in kinds(events)
+    assert (events[-3]["data"]["status"], events[-2]["data"]["status"]) == ("failed", "failed")
+    assert set(events[-1]) == {"event", "conversation_id", "message_id", "created_at", "code", "status", "message"}
+    message = "Run failed: The model provider returned an error (simulated)."
+    assert (events[-1]["code"], events[-1]["status"], events[-1]["message"]) == ("invalid_param", 400, message)
+    _, error = collect_failure(b, chat_request("demo-chatflow-fails", "hi", mode="blocking"))
+    assert error.response_text() == json.dumps(error.body(), separators=(",", ":")) + "\n"
+    assert error.body() == {"code": "invalid_param", "message": message, "status": 400}
 
 
 def test_default_demo_apps_behave_as_documented() -> None:
