@@ -1,9 +1,9 @@
-"""Copying the template works as the README says.
+"""Copying the template works as docs/template.md says.
 
 A new plugin author copies the repository, renames the plugin, drops the gallery's
 routes and their tests, and adds one `POST /ask` endpoint that streams a chat app's
 answer as Server-Sent Events, built from the shared code in `provider/`. This test
-applies those steps (README, "Copy it as a template") mechanically to a copy and runs
+applies those steps (docs/template.md) mechanically to a copy and runs
 what the author would run there: `make check`, the copy's tests, `make package`.
 """
 
@@ -30,7 +30,7 @@ extra:
     source: "endpoints/ask.py"
 """
 
-# The endpoint an author writes from the shared code (README, template step 4).
+# The endpoint an author writes from the shared code (docs/template.md, step 4).
 ASK_PY = '''\
 """POST /ask - a question for the chat app, answered as Server-Sent Events."""
 
@@ -102,7 +102,7 @@ def edit_yaml(path: Path, change: dict) -> None:
 
 
 def apply_template_steps(plugin: Path) -> None:
-    """The README's "Copy it as a template" steps, in order."""
+    """The steps of docs/template.md, in order."""
     # 1. the plugin's identity: manifest, pyproject, README, PRIVACY, the group file's name
     old_group = yaml.safe_load((plugin / "manifest.yaml").read_text())["plugins"]["endpoints"][-1]
     edit_yaml(
@@ -119,6 +119,7 @@ def apply_template_steps(plugin: Path) -> None:
     pyproject = pyproject.replace('name = "endpoint-gallery"', 'name = "ask-plugin"')
     (plugin / "pyproject.toml").write_text(pyproject)
     (plugin / "README.md").write_text("# Ask\n\n`POST /ask` streams a chat app's answer.\n")
+    (plugin / "readme" / "README_zh_Hans.md").write_text("# Ask\n\n`POST /ask` 流式返回聊天应用的回答。\n")
     (plugin / "PRIVACY.md").write_text("# Privacy\n\nAsk sends your question to the chat app you chose.\n")
     # 2. the gallery's routes, the code only they use, and their tests go
     (plugin / old_group).unlink()
@@ -132,7 +133,7 @@ def apply_template_steps(plugin: Path) -> None:
     shutil.rmtree(plugin / "tests" / "robustness")  # soak, fuzz and faults on the gallery's routes
     (plugin / "tests" / "test_template_copy.py").unlink()  # this test: the template's own
     shutil.rmtree(plugin / "bench")  # the gallery's benchmark: it measures the gallery's routes
-    (plugin / "BENCHMARKS.md").unlink()
+    (plugin / "docs" / "benchmarks.md").unlink()
     (plugin / "tests" / "test_bench_smoke.py").unlink()
     for path in (plugin / "tests" / "fixtures").glob("gallery*.yaml"):
         path.unlink()
