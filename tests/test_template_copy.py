@@ -89,6 +89,27 @@ def tracked_files(root: Path) -> list[str]:
     return [name for name in listed.stdout.decode().split("\0") if name and (root / name).is_file()]
 
 
+# The copy's README: what Dify shows the owner (tests/packaging/test_readmes.py checks
+# that it names the route and every setting, and ends with a Develop section).
+README = """# Ask
+
+Ask a chat app of your workspace; the answer streams as Server-Sent Events.
+
+## Setup
+
+Add an endpoint, choose the **Chat app**, and optionally an **API key** (callers then send
+`Authorization: Bearer <key>`) and the **Keep-alive interval (seconds)**.
+
+## Usage
+
+`POST /ask` with `{"query": "Hello"}`.
+
+## Develop
+
+`make dev` runs it locally; `make test` runs its tests.
+"""
+
+
 def copy_repository(target: Path) -> None:
     for name in tracked_files(ROOT):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -118,8 +139,8 @@ def apply_template_steps(plugin: Path) -> None:
     pyproject = (plugin / "pyproject.toml").read_text()
     pyproject = pyproject.replace('name = "endpoint-gallery"', 'name = "ask-plugin"')
     (plugin / "pyproject.toml").write_text(pyproject)
-    (plugin / "README.md").write_text("# Ask\n\n`POST /ask` streams a chat app's answer.\n")
-    (plugin / "readme" / "README_zh_Hans.md").write_text("# Ask\n\n`POST /ask` 流式返回聊天应用的回答。\n")
+    (plugin / "README.md").write_text(README)
+    (plugin / "readme" / "README_zh_Hans.md").unlink()  # the manifest now declares English only
     (plugin / "PRIVACY.md").write_text("# Privacy\n\nAsk sends your question to the chat app you chose.\n")
     # 2. the gallery's routes, the code only they use, and their tests go
     (plugin / old_group).unlink()

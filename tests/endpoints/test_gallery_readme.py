@@ -17,6 +17,12 @@ def test_the_readme_is_around_500_words() -> None:
     assert 350 <= count <= 650, count
 
 
+def test_the_readme_points_developers_to_docs() -> None:
+    develop = (ROOT / "README.md").read_text(encoding="utf-8").split("## Develop", 1)[1]
+    assert "[docs/](docs/README.md)" in develop
+    assert (ROOT / "docs" / "README.md").is_file()
+
+
 def test_the_chinese_readme_follows_the_english_one_section_for_section() -> None:
     english = re.findall(r"^## ", (ROOT / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
     chinese = (ROOT / "readme" / "README_zh_Hans.md").read_text(encoding="utf-8")

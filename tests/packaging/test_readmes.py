@@ -89,5 +89,3 @@ def test_the_readme_ends_pointing_developers_to_make_dev_make_test_and_docs() ->
     assert len(develop) == 2
     assert "make dev" in develop[1]
     assert "make test" in develop[1]
-    if (ROOT / "docs").is_dir():
-        assert "docs/" in develop[1]
