@@ -100,9 +100,7 @@ def verify_signature(
 ) -> bytes:
     """The request's raw body, once its `header` is the HMAC-SHA256 of it under `secret`;
     Unauthorized (no Bearer challenge) when the header is missing, malformed or wrong."""
-    body = request_body(r)
-    _check(r, secret, body, None, header=header, prefix=prefix)
-    return body
+    return _check(r, secret, None, header=header, prefix=prefix)
 
 
 def verify_timestamped_signature(
@@ -144,12 +142,18 @@ def verify_timestamped_signature(
             code="stale_timestamp",
             scheme=None,
         )
-    body = request_body(r)
-    _check(r, secret, body, timestamp, header=header, prefix=prefix)
-    return body
+    return _check(r, secret, timestamp, header=header, prefix=prefix)
 
 
-def _check(r: Request, secret: str | bytes, body: bytes, timestamp: str | None, *, header: str, prefix: str) -> None:
+def _bodies(r: Request) -> list[bytes]:
+    """What the client may have signed: the body it sent (`request_body`), and, when the
+    daemon's framing of an empty body makes that ambiguous, the five bytes as they came
+    (a client that really sent `0\r\n\r\n` signed those)."""
+    body, raw = request_body(r), r.get_data(cache=True)
+    return [body] if raw == body else [body, raw]
+
+
+def _check(r: Request, secret: str | bytes, timestamp: str | None, *, header: str, prefix: str) -> bytes:
     key = _key(secret)  # before reading the header: an unconfigured endpoint is the owner's to fix
     what = "body" if timestamp is None else '"<timestamp>." + body'
     supplied = r.headers.get(header)
@@ -168,11 +172,13 @@ def _check(r: Request, secret: str | bytes, body: bytes, timestamp: str | None, 
             code="malformed_signature",
             scheme=None,
         )
-    expected = hmac.new(key, _signed_bytes(body, timestamp), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, digest.lower()):
-        raise Unauthorized(
-            f"The `{header}` signature does not match the request: sign the exact bytes of the {what} with the "
-            "endpoint's signing secret (HMAC-SHA256, hex).",
-            code="invalid_signature",
-            scheme=None,
-        )
+    for body in _bodies(r):
+        expected = hmac.new(key, _signed_bytes(body, timestamp), hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, digest.lower()):
+            return body
+    raise Unauthorized(
+        f"The `{header}` signature does not match the request: sign the exact bytes of the {what} with the "
+        "endpoint's signing secret (HMAC-SHA256, hex).",
+        code="invalid_signature",
+        scheme=None,
+    )

@@ -8,6 +8,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from provider import http, signatures
 from provider.errors import AppNotConfigured, Unauthorized
@@ -84,6 +86,13 @@ def test_every_refusal_is_a_401_with_its_code_and_no_bearer_challenge(headers: d
     assert json.loads(response.get_data())["error"]["code"] == code
 
 
+def test_a_body_that_really_is_the_daemons_empty_framing_verifies_as_sent() -> None:
+    """`0\r\n\r\n` is also how the daemon frames an empty body; a client that signed
+    those five bytes (not an empty body) is not refused for it."""
+    r = signed(EMPTY_CHUNKED_BODY, signatures.signature_headers(SECRET, EMPTY_CHUNKED_BODY))
+    assert signatures.verify_signature(r, SECRET) == EMPTY_CHUNKED_BODY  # type: ignore[arg-type]
+
+
 def test_the_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     compared: list[tuple[str, str]] = []
     real = hmac.compare_digest
@@ -158,3 +167,16 @@ def test_a_missing_signature_with_a_fresh_timestamp_says_what_to_sign() -> None:
     error = refused(lambda: verify_at(NOW, {"X-Timestamp": str(NOW)}))
     assert error.code == "missing_signature"
     assert '"<timestamp>." + body' in error.message
+
+
+@given(body=st.binary(max_size=2048), secret=st.text(min_size=1, max_size=64), timestamp=st.integers(0, 10**11))
+def test_any_body_signed_verifies_and_any_changed_byte_does_not(body: bytes, secret: str, timestamp: int) -> None:
+    headers = signatures.signature_headers(secret, body, timestamp=timestamp)
+    r = signed(body, headers)
+    verify = signatures.verify_timestamped_signature
+    assert verify(r, secret, clock=lambda: timestamp) == body  # type: ignore[arg-type]
+    if body:
+        changed = bytes([body[0] ^ 1]) + body[1:]
+        with pytest.raises(Unauthorized) as raised:
+            verify(signed(changed, headers), secret, clock=lambda: timestamp)  # type: ignore[arg-type]
+        assert raised.value.code == "invalid_signature"
