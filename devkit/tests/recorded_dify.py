@@ -43,6 +43,10 @@ APP_IDS = {
 }
 #: The app keys this stand-in accepts, one per recorded app.
 SERVICE_KEYS = {f"app-{name.replace('_', '-')}": name for name in APP_IDS}
+#: An app whose form (GET /parameters) no longer says what its runs need: the bridge's
+#: checks pass, and the run gets the recorded ping-and-silence (a request error the
+#: bridge cannot foresee, e.g. a form changed between the two calls).
+SERVICE_KEYS["app-unforeseen"] = "unforeseen"
 INNER_KEY = "inner-api-key-for-tests"
 #: The conversation the recorded Service API runs started (chat_stream_new, chat_blocking_new).
 KNOWN_CONVERSATIONS = {"ef93deaa-16b2-441c-b7a3-ede0941576dd", "fa72f44e-84a8-4e22-9ba8-499946a94aff"}
@@ -237,7 +241,7 @@ def _service(seen: Seen, base: str) -> Case | web.StreamResponse | None:
         return service_case(f"info_{app}")
     if seen.method == "GET" and path == "/parameters":
         # the failing apps' forms were not recorded: they are the chatflow's and the workflow's
-        form = {"chatflow_fails": "chatflow", "workflow_fails": "workflow"}.get(app, app)
+        form = {"chatflow_fails": "chatflow", "workflow_fails": "workflow", "unforeseen": "chatflow"}.get(app, app)
         return service_case(f"params_{form}")
     if seen.method == "GET" and path == "/conversations":
         return _conversations(seen.query)
@@ -252,6 +256,8 @@ def _service(seen: Seen, base: str) -> Case | web.StreamResponse | None:
         return service_case("chat_fail_stream" if streaming else "chat_fail_blocking")
     if path == "/workflows/run" and app == "workflow":
         return service_case(_workflow_case(body, streaming))
+    if path == "/workflows/run" and app == "unforeseen":
+        return service_case("wf_missing_required_stream" if streaming else "wf_missing_required_blocking")
     if path == "/workflows/run" and app == "workflow_fails":
         return service_case("wf_fail_stream" if streaming else "wf_fail_blocking")
     if path == "/workflows/run" and app == "workflow_file":
