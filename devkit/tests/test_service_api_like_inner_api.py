@@ -22,7 +22,7 @@ from recorded_dify import UNKNOWN_CONVERSATION, RecordedDify, inner_case, inner_
 from support import PROBE_PLUGIN
 
 from dify_plugin_devkit._apps import DEVKIT_USER
-from dify_plugin_devkit._apps.service_api import _as_inner, _refused, inner_error
+from dify_plugin_devkit._apps.service_api import _as_inner, _refused, inner_error, input_error
 from dify_plugin_devkit.testing import MODES, RunningDevkit, start_devkit
 
 REJECTED = "invoke app failed: request failed with status code: {status} and respond with: {body}"
@@ -225,3 +225,33 @@ def test_the_bridges_own_errors_are_byte_for_byte_the_inner_apis() -> None:
     for name, error in cases.items():
         case = inner_case(name)
         assert (error.status, error.response_text()) == (case.status, case.body.decode()), name
+
+
+# --- the input check, case by case against the recordings --------------------------------------
+
+#: (recorded case, its form, the inputs sent: requests.tsv)
+INPUT_CASES = [
+    ("wf_missing_required_blocking", "params_workflow", {}),
+    ("wf_bad_select", "params_workflow", {"topic": "ducks", "style": "medium"}),
+    ("wf_empty_optional_select", "params_workflow", {"topic": "ducks", "style": ""}),
+    ("wf_too_long", "params_workflow", {"topic": "x" * 150}),
+    ("wf_wrong_type", "params_workflow", {"topic": 123}),
+    ("wf_file_missing", "params_workflow_file", {}),
+    ("wf_file_string", "params_workflow_file", {"document": "hello.txt"}),
+    ("wf_empty_required", "params_workflow", {"topic": ""}),  # recorded: accepted (200)
+    ("wf_unknown_input", "params_workflow", {"topic": "ducks", "bogus": "x"}),  # recorded: accepted
+    ("wf_blocking_good", "params_workflow", {"topic": "ducks", "style": "short"}),
+]
+
+
+@pytest.mark.parametrize(("name", "form", "inputs"), INPUT_CASES, ids=[case[0] for case in INPUT_CASES])
+def test_the_input_check_refuses_what_dify_refused_with_its_bytes_and_passes_what_it_ran(
+    name: str, form: str, inputs: dict[str, Any]
+) -> None:
+    recorded = service_case(name)
+    refused = input_error(json.loads(service_case(form).body), inputs)
+    if recorded.status == 200:
+        assert refused is None
+    else:
+        assert refused is not None
+        assert (refused.status, refused.response_text()) == (recorded.status, recorded.body.decode())

@@ -278,8 +278,9 @@ def _client(app: InnerApiApp) -> httpx.AsyncClient:
 
 
 def _invoke_body(app: InnerApiApp, request: Mapping[str, Any]) -> dict[str, Any]:
-    """The daemon's InvokeAppRequest: identity, then the plugin's request with Go's zero
-    values for what it left out (recorded: requests.tsv, inner_* rows), app id replaced."""
+    """The daemon's InvokeAppRequest (dify_invocation/types.go: BaseInvokeDifyRequest and
+    InvokeAppSchema): identity, then the plugin's request with Go's zero values for what it
+    left out (recorded: requests.tsv, inner_* rows), the app id the configured one."""
     body: dict[str, Any] = {
         **app.identity(),
         "user": request.get("user") or "",
@@ -289,8 +290,6 @@ def _invoke_body(app: InnerApiApp, request: Mapping[str, Any]) -> dict[str, Any]
         "response_mode": request.get("response_mode"),
         "conversation_id": request.get("conversation_id") or "",
     }
-    if request.get("files"):
-        body["files"] = request["files"]
     return body
 
 

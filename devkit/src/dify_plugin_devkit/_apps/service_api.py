@@ -270,8 +270,6 @@ class ServiceApiApps:
             inputs = {name: await self._files(client, app, value, files) for name, value in inputs.items()}
             path = "/chat-messages" if chat else _RUN_PATHS[mode]
             body = _run_body(mode, request, inputs)
-            if chat and request.get("files"):
-                body["files"] = await self._files(client, app, request["files"], files)
             try:
                 async with answer(client, app, "POST", path, json=body) as response:
                     async for event in _events(app, path, response, chatflow=mode == "advanced-chat"):
@@ -395,16 +393,24 @@ async def _parameters(client: httpx.AsyncClient, app: ServiceApiApp) -> dict[str
 
 
 async def _check_inputs(client: httpx.AsyncClient, app: ServiceApiApp, inputs: Mapping[str, Any]) -> None:
-    """Check the inputs against the app's form (`GET /parameters`) with Dify's rules and
-    messages (BaseAppGenerator._validate_inputs, as `inputs.py` implements it): required,
-    string types, select options, max_length, numbers, files. A form item the devkit
-    cannot read is left to Dify."""
-    for variable in form_variables(await _parameters(client, app)):
+    """Check the inputs against the app's form (`GET /parameters`) before the run."""
+    refused = input_error(await _parameters(client, app), inputs)
+    if refused is not None:
+        say("devkit", f"app '{app.id}': input refused as Dify refuses it: {refused.message}")
+        raise refused
+
+
+def input_error(parameters: Mapping[str, Any], inputs: Mapping[str, Any]) -> AppCallError | None:
+    """The inner API's refusal of these inputs for an app with these `/parameters`, or
+    None: Dify's rules and messages (BaseAppGenerator._validate_inputs, as `inputs.py`
+    implements it) in form order: required, string types, select options, max_length,
+    numbers, files. A form item the devkit cannot read is left to Dify."""
+    for variable in form_variables(parameters):
         try:
             check_variable(variable, inputs.get(variable.name))
         except AppCallError as error:
-            say("devkit", f"app '{app.id}': input refused as Dify refuses it: {error.message}")
-            raise inner_error(error.status or 500, error.code, error.message) from None
+            return inner_error(error.status or 500, error.code, error.message)
+    return None
 
 
 def form_variables(parameters: Mapping[str, Any]) -> list[VariableSpec]:
