@@ -14,8 +14,9 @@ from support import PROBE_PLUGIN
 
 from dify_plugin_devkit import ConfigError
 from dify_plugin_devkit._app import Devkit, DevkitOptions
-from dify_plugin_devkit._apps import SecretInConfigError
-from dify_plugin_devkit._apps.inner_api import FrameError, FrameReader, InnerApiApp, decode_frames
+from dify_plugin_devkit._apps import AppCallError, SecretInConfigError
+from dify_plugin_devkit._apps.inner_api import FrameError, FrameReader, InnerApiApp, _frame_data, decode_frames
+from dify_plugin_devkit._backwards import describe_app_error
 from dify_plugin_devkit._cli import banner
 from dify_plugin_devkit._config import DevkitConfig, load_config
 from dify_plugin_devkit._declarations import load_plugin
@@ -46,6 +47,14 @@ def test_bytes_that_are_not_frames_are_refused() -> None:
     body = (INNER / "inner_chat_blocking.body").read_bytes()
     with pytest.raises(FrameError, match="after the last complete frame"):
         decode_frames(body[:-5])
+
+
+def test_a_frame_with_an_error_ends_the_call_as_the_daemon_reports_it() -> None:
+    app = InnerApiApp("flow", "http://api:5001", "k", "K", "t", "a")
+    assert _frame_data(app, b'{"data":{"event":"ping"},"error":""}') == {"event": "ping"}
+    with pytest.raises(AppCallError) as failed:
+        _frame_data(app, b'{"data":null,"error":"model quota exceeded"}')
+    assert describe_app_error(failed.value) == "read app failed: request failed: model quota exceeded"
 
 
 # --- configuration ------------------------------------------------------------------------

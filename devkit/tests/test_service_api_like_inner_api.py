@@ -165,6 +165,11 @@ def test_a_failing_chatflow_ends_with_the_error_event_the_inner_api_sends(probe:
     assert (error["conversation_id"], error["message_id"], error["created_at"]) == ids
 
 
+def test_a_failing_chatflow_called_blocking_is_refused_as_the_inner_api_refuses_it(probe: RunningDevkit) -> None:
+    lines = call(probe, "chat", app_id="flow-fails", query="hello", inputs={}, response_mode="blocking")
+    assert lines == as_inner_api_refused("inner_chat_fail_blocking")
+
+
 def test_a_failing_workflow_gets_no_error_event_as_in_the_inner_api(probe: RunningDevkit) -> None:
     got = events(call(probe, "workflow", app_id="wf-fails", inputs={"topic": "ducks"}, response_mode="streaming"))
     assert got == service_case("wf_fail_stream").frames()
