@@ -43,8 +43,8 @@ def dify() -> Iterator[RecordedDify]:
 def probe(
     request: pytest.FixtureRequest, dify: RecordedDify, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningDevkit]:
-    def inner(app_id: str, dify_app_id: str) -> dict[str, Any]:
-        source = {"base_url": dify.url, "api_key": "${INNER_KEY}", "tenant_id": "${TENANT}", "app_id": dify_app_id}
+    def inner(app_id: str, dify_app_id: str, key: str = "INNER_KEY") -> dict[str, Any]:
+        source = {"base_url": dify.url, "api_key": f"${{{key}}}", "tenant_id": "${TENANT}", "app_id": dify_app_id}
         return {"id": app_id, "inner_api": source}
 
     config = {
@@ -56,11 +56,12 @@ def probe(
             inner("wf-fails", APP_IDS["workflow_fails"]),
             inner("wf-file", APP_IDS["workflow_file"]),
             inner("ghost", UNKNOWN_APP_ID),
+            inner("wrong-key", APP_IDS["chatflow"], key="OLD_INNER_KEY"),
         ],
         "daemon": {"app_stream_timeout": 60},
     }
     work = tmp_path_factory.mktemp(f"inner-api-{request.param}")
-    env = {"INNER_KEY": INNER_KEY, "TENANT": TENANT_ID}
+    env = {"INNER_KEY": INNER_KEY, "TENANT": TENANT_ID, "OLD_INNER_KEY": "a-key-this-dify-does-not-have"}
     devkit = start_devkit(PROBE_PLUGIN, config, mode=request.param, workdir=work, env=env)
     yield devkit
     devkit.stop()
@@ -241,3 +242,9 @@ def test_a_file_the_plugin_uploads_goes_to_dify_and_reaches_the_app_as_a_tool_fi
     assert [result] == recorded("inner_wf_file_tool_file")
     sent = dify.seen("/inner/api/invoke/app")[-1].json["inputs"]["document"]
     assert sent == parameter  # as the plugin passed it: the inner API takes tool files
+
+
+def test_a_wrong_inner_key_is_what_dify_answers_it(probe: RunningDevkit) -> None:
+    lines = call(probe, "chat", app_id="wrong-key", query="hello", inputs={}, response_mode="streaming")
+    assert lines == refused("inner_bad_key")
+    assert "a-key-this-dify-does-not-have" not in probe.log()
