@@ -76,17 +76,20 @@ class Case:
         return cls(name, status, headers.get("Content-Type", ""), (folder / f"{name}.body").read_bytes(), silent)
 
     def chunks(self) -> list[bytes]:
-        """The body as the server wrote it: one SSE event or one frame a chunk."""
-        if self.content_type.startswith("text/event-stream"):
-            return [part + b"\n\n" for part in self.body.split(b"\n\n") if part]
+        """The body as the server wrote it: one length-prefixed frame or one SSE event a
+        chunk; joined, exactly the recorded bytes."""
         if self.body[:1] == b"\x0f":
             chunks, rest = [], self.body
             while rest:
                 end = 4 + int.from_bytes(rest[2:4], "little") + int.from_bytes(rest[4:8], "little")
                 chunks.append(rest[:end])
                 rest = rest[end:]
-            return chunks
-        return [self.body]
+        elif self.content_type.startswith("text/event-stream"):
+            chunks = [part + b"\n\n" for part in self.body.split(b"\n\n") if part]
+        else:
+            chunks = [self.body]
+        assert b"".join(chunks) == self.body, f"{self.name}: chunks are not the recorded bytes"
+        return chunks
 
     def frames(self) -> list[dict[str, Any]]:
         """The `data` of each SSE event (a ping included) of a recorded Service API stream."""
