@@ -11,9 +11,13 @@ declared in the devkit configuration as
 is called over the Service API instead of being scripted: chat-type apps through
 `POST /chat-messages`, workflows through `POST /workflows/run`, completion apps through
 `POST /completion-messages`, `fetch_app` through `GET /parameters`. What comes back is
-handed to the plugin as Dify's plugin daemon hands it over: each SSE `data:` object as
-one event (the `ping` keep-alives dropped), a blocking answer as the one result, and a
-failure as the daemon's error text (see `describe_app_error` in `_backwards.py`).
+handed to the plugin as Dify's plugin daemon hands over what Dify's *inner* API answers:
+each SSE `data:` object as one event (the `ping` keep-alives dropped), a blocking answer
+as the one result, a failure as the daemon's error text (see `describe_app_error` in
+`_backwards.py`). Where the Service API answers otherwise than the inner API (recorded
+side by side from Dify 1.13.2: tests/fixtures/real-dify-1.13.2/), the bridge answers as
+the inner API does: see `ServiceApiApps.invoke` and `_as_inner`. For the inner API
+itself (a self-hosted Dify), see `inner_api.py`.
 
 Keys never live in a committed file: `api_key` must be `${VAR}`, read from the
 environment or from a `.env` file next to the configuration. Every call runs as one
