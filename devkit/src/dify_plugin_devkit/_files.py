@@ -104,7 +104,8 @@ class StoredFile:
 
 @dataclass(frozen=True)
 class AppFile:
-    """What an app's file input knows of an uploaded file (the `FileLookup`'s answer)."""
+    """What an app's file input knows of an uploaded file (the `FileLookup`'s answer):
+    the record, a signed URL to read it, and its bytes (the bridges upload them)."""
 
     name: str
     mime_type: str
@@ -112,6 +113,10 @@ class AppFile:
     extension: str
     tenant_id: str
     url: str
+    path: Path
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
 
 
 def tool_file_extension(mime_type: str) -> str:
@@ -290,9 +295,8 @@ class FileService:
         stored = self.store.get(file_id)
         if stored is None:
             return None
-        return AppFile(
-            stored.name, stored.mime_type, stored.size, stored.extension, stored.tenant_id, self.preview_url(stored)
-        )
+        url = self.preview_url(stored)
+        return AppFile(stored.name, stored.mime_type, stored.size, stored.extension, stored.tenant_id, url, stored.path)
 
     def _fresh(self, message: str, timestamp: str, sign: str) -> bool:
         """verify_plugin_file_signature / verify_tool_file_signature (ValueError on a

@@ -29,8 +29,8 @@ from .dsl import DslApp, DslRun
 from .errors import AppCallError
 from .events import Event, MessageContext, NodeRun
 from .inputs import FileLookup, validate_inputs
+from .real_apps import RealApp, RealApps
 from .scripts import Inputs, Run
-from .service_api import ServiceApiApp, ServiceApiApps
 from .spec import WORKFLOW_MODES, AppSpec, load_apps
 
 
@@ -66,7 +66,7 @@ class AppBackend:
         *,
         max_conversations: int = 10_000,
         file_lookup: FileLookup | None = None,
-        real_apps: Iterable[ServiceApiApp] = (),
+        real_apps: Iterable[RealApp] = (),
         dify: DifyBehaviour | None = None,
         dsl_apps: Iterable[DslApp] = (),
     ) -> None:
@@ -82,7 +82,7 @@ class AppBackend:
                 self._apps[dsl_app.id] = dsl_app.basic
             else:
                 self._apps.pop(dsl_app.id, None)
-        self.real = ServiceApiApps(real_apps)
+        self.real = RealApps(real_apps)
         self._conversations: dict[tuple[str, str], Conversation] = {}  # insertion-ordered
         self.max_conversations = max_conversations
         self.file_lookup = file_lookup
@@ -93,7 +93,7 @@ class AppBackend:
         *paths: Path,
         extra: Iterable[AppSpec] = (),
         file_lookup: FileLookup | None = None,
-        real_apps: Iterable[ServiceApiApp] = (),
+        real_apps: Iterable[RealApp] = (),
         dify: DifyBehaviour | None = None,
         dsl_apps: Iterable[DslApp] = (),
     ) -> AppBackend:
@@ -141,7 +141,7 @@ class AppBackend:
         """
         real = self.real.get(request.get("app_id"))
         if real is not None:
-            async with aclosing(self.real.invoke(real, request)) as answer:
+            async with aclosing(self.real.invoke(real, request, self.file_lookup)) as answer:
                 async for event in answer:
                     yield event
             return
