@@ -297,3 +297,22 @@ def test_demo_app_events_have_the_recorded_fields(name: str) -> None:
         assert demo_kinds[kind] == recorded, kind
     order = [e["event"] for e in got if e["event"] in ("message_end", "workflow_finished")]
     assert order == [f["event"] for f in frames if f["event"] in ("message_end", "workflow_finished")]
+
+
+# --- /parameters as Dify derives them from the DSL (recorded through the Service API) ------
+
+#: Service API `GET /parameters` cases and the app each asks: the same
+#: get_parameters_from_feature_dict answers `fetch_app` (the inner API).
+PARAMETER_CASES = {
+    "params_chatflow": "chatflow",
+    "params_workflow": "workflow",
+    "params_workflow_file": "workflow_file",
+    "basic_params": "chat_basic",
+    "completion_params": "completion_basic",
+}
+
+
+@pytest.mark.parametrize("name", list(PARAMETER_CASES))
+def test_recorded_parameters(name: str, backend: AppBackend) -> None:
+    recorded = json.loads((RECORDED / "service-api" / f"{name}.body").read_bytes())
+    assert backend.fetch_app(PARAMETER_CASES[name]) == recorded
