@@ -120,11 +120,17 @@ def backend(files: FileService) -> AppBackend:
     return AppBackend([], dsl_apps=dsl_apps(), file_lookup=files.app_file)
 
 
+#: Every other recorded comparison (input checks, parameters, Service API runs, demo twins).
+OTHERS: dict[str, bool] = {}
+
+
 @pytest.fixture(scope="module", autouse=True)
 def figure() -> Iterator[None]:
     yield
     matched = sum(RESULTS.values())
     print(f"\nfidelity: {matched} / {len(CASES) + 1} recorded inner-API cases matched")  # +1: plugin_file_upload
+    total = len(CASES) + 1 + len(FORM_CASES) + len(PARAMETER_CASES) + len(SERVICE_RUNS) + len(DEMO_TWINS)
+    print(f"fidelity: {matched + sum(OTHERS.values())} / {total} recorded comparisons matched in all")
 
 
 # --- what is compared -------------------------------------------------------------------
@@ -255,11 +261,12 @@ def test_recorded_input_check(name: str, backend: AppBackend, files: FileService
     if status != 200:
         assert isinstance(answer, AppCallError)
         assert (answer.status, answer.response_text().encode()) == (status, body)
-        return
-    [result] = answer
-    recorded = json.loads(body)
-    assert shape(result) == shape(recorded)
-    assert result["data"]["outputs"] == recorded["data"]["outputs"]
+    else:
+        [result] = answer
+        recorded = json.loads(body)
+        assert shape(result) == shape(recorded)
+        assert result["data"]["outputs"] == recorded["data"]["outputs"]
+    OTHERS[f"form:{name}"] = True
 
 
 # --- the demo apps have the recorded shapes ------------------------------------------------
@@ -297,6 +304,7 @@ def test_demo_app_events_have_the_recorded_fields(name: str) -> None:
         assert demo_kinds[kind] == recorded, kind
     order = [e["event"] for e in got if e["event"] in ("message_end", "workflow_finished")]
     assert order == [f["event"] for f in frames if f["event"] in ("message_end", "workflow_finished")]
+    OTHERS[f"demo:{name}"] = True
 
 
 # --- /parameters as Dify derives them from the DSL (recorded through the Service API) ------
@@ -316,6 +324,7 @@ PARAMETER_CASES = {
 def test_recorded_parameters(name: str, backend: AppBackend) -> None:
     recorded = json.loads((RECORDED / "service-api" / f"{name}.body").read_bytes())
     assert backend.fetch_app(PARAMETER_CASES[name]) == recorded
+    OTHERS[f"parameters:{name}"] = True
 
 
 # --- more runs of the same apps (recorded through the Service API: the same events) ---------
@@ -358,3 +367,4 @@ def test_recorded_service_api_run(name: str, backend: AppBackend, files: FileSer
     for got, want in zip(answer, recorded, strict=True):
         assert shape(got) == shape(want), f"{want.get('event')}: fields or types differ"
     assert streamed(answer) == streamed(recorded)
+    OTHERS[f"service:{name}"] = True
