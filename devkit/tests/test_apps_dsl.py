@@ -280,6 +280,16 @@ def test_a_bad_dsl_entry_is_a_config_error_naming_the_problem(entry: dict[str, A
     assert "devkit.yaml: apps[0]" in str(raised.value)
 
 
+def test_an_if_else_with_an_operator_the_devkit_cannot_evaluate_is_refused_at_start_up(tmp_path: Path) -> None:
+    condition = {"variable_selector": ["sys", "query"], "comparison_operator": "matches regex", "value": "x"}
+    nodes = [node("start", type="start", variables=[]), node("check", type="if-else", cases=[
+        {"case_id": "true", "logical_operator": "and", "conditions": [condition]}
+    ])]  # fmt: skip
+    (tmp_path / "app.yml").write_text(yaml.safe_dump(export("workflow", nodes, [edge("start", "check")])))
+    with pytest.raises(ConfigError, match="node 'check': comparison operator 'matches regex' is not supported"):
+        load_dsl_app({"id": "x", "dsl": "app.yml"}, tmp_path, "test")
+
+
 def test_a_dsl_of_an_unsupported_mode_is_refused(tmp_path: Path) -> None:
     (tmp_path / "agent.yml").write_text(yaml.safe_dump({"app": {"mode": "agent-chat", "name": "a"}}))
     with pytest.raises(ConfigError, match=r"app\.mode 'agent-chat': the devkit runs"):

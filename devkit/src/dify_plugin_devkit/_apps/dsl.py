@@ -284,6 +284,7 @@ def _build(spec: DslEntry, raw: Any, path: Path) -> DslApp:
         raise ValueError("text/fail: only chat and completion apps; script a workflow's nodes under `nodes:`")
     workflow = raw.get("workflow") or {}
     graph = Graph.parse(workflow.get("graph") or {})
+    _check_operators(graph)
     unknown = sorted(set(spec.nodes) - set(graph.nodes))
     if unknown:
         raise ValueError(f"nodes.{unknown[0]}: the graph has no such node; its nodes: {sorted(graph.nodes)}")
@@ -300,6 +301,27 @@ def _build(spec: DslEntry, raw: Any, path: Path) -> DslApp:
         environment={v["name"]: v.get("value") for v in workflow.get("environment_variables") or []},
         conversation={v["name"]: v.get("value") for v in workflow.get("conversation_variables") or []},
     )
+
+
+#: Dify's comparison operators the devkit evaluates (see `compare`).
+OPERATORS = frozenset(
+    {"contains", "not contains", "start with", "end with", "is", "is not", "empty", "not empty", "in", "not in"}
+    | {"all of", "=", "≠", ">", "<", "≥", "≤", "null", "not null", "exists", "not exists"}
+)
+
+
+def _check_operators(graph: Graph) -> None:
+    """Refuse at start-up an IF/ELSE the devkit could not evaluate, rather than mid-run."""
+    for node_id, data in graph.nodes.items():
+        if data.get("type") != "if-else":
+            continue
+        for case in _cases(data):
+            for condition in case.get("conditions") or data.get("conditions") or []:
+                operator = condition.get("comparison_operator")
+                if operator not in OPERATORS:
+                    raise ValueError(
+                        f"node {node_id!r}: comparison operator {operator!r} is not supported by the devkit"
+                    )
 
 
 def _build_basic(spec: DslEntry, model_config: Mapping[str, Any], common: dict[str, Any]) -> DslApp:
