@@ -458,7 +458,7 @@ def compare(actual: Any, operator: str, expected: Any) -> bool:
     """One condition with Dify's comparison operators
     (api/core/workflow/utils/condition/processor.py)."""
     if operator in ("empty", "not empty"):
-        empty = actual is None or actual == "" or actual == [] or actual == {}
+        empty = not actual  # Dify's _assert_empty: any falsy value (None, "", [], 0) is empty
         return empty if operator == "empty" else not empty
     if operator in ("null", "not null", "exists", "not exists"):
         present = actual is not None
