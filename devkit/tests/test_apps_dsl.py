@@ -246,6 +246,9 @@ def test_a_question_classifier_takes_its_scripted_class_or_the_first(tmp_path: P
         ("c", "not in", ["a", "b"], True),
         (["a", "b"], "all of", ["a"], True),
         (None, "contains", "x", False),
+        (None, "is not", "x", False),
+        (None, "not contains", "x", True),
+        ("", "start with", "", False),
     ],
 )
 def test_if_else_compares_with_difys_operators(actual: Any, operator: str, expected: Any, result: bool) -> None:

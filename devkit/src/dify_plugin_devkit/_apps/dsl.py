@@ -480,8 +480,10 @@ def compare(actual: Any, operator: str, expected: Any) -> bool:
         return (actual in options) == (operator == "in")
     if operator == "all of":
         return isinstance(actual, list) and isinstance(expected, list) and all(x in actual for x in expected)
-    if actual is None:
-        return operator in ("not contains", "is not")
+    if actual is None:  # Dify: only "not contains" holds for a missing value
+        return operator == "not contains"
+    if not actual and operator in ("contains", "not contains", "start with", "end with"):
+        return operator == "not contains"
     if isinstance(actual, list):
         haystack: Any = [text_of(x) for x in actual]
     else:
