@@ -109,6 +109,11 @@ class AppBackend:
     def apps(self) -> list[AppSpec]:
         return list(self._apps.values())
 
+    @property
+    def dsl_apps(self) -> list[DslApp]:
+        """The apps read from Dify DSL files."""
+        return list(self._dsl.values())
+
     def fetch_app(self, app_id: str) -> dict[str, Any]:
         """What the SDK's `fetch_app` returns: the app's parameters (Dify's `/parameters`).
 
