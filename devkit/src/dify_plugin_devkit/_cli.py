@@ -21,7 +21,15 @@ from pathlib import Path
 from dify_plugin_devkit._app import Devkit, DevkitOptions
 from dify_plugin_devkit._apps.service_api import describe_apps
 from dify_plugin_devkit._console import say
-from dify_plugin_devkit._declarations import inspect_plugin
+from dify_plugin_devkit._declarations import PluginInfo, read_plugin
+from dify_plugin_devkit._declarations.sources import module_name
+from dify_plugin_devkit._environment import (
+    IGNORE_LOCK_ENV,
+    PYTHON_ENV,
+    PluginEnvironment,
+    import_problems,
+    prepare_environment,
+)
 from dify_plugin_devkit._errors import DevkitError
 from dify_plugin_devkit._package import build_package
 
@@ -47,11 +55,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--serverless", action="store_true", help="run the plugin with INSTALL_METHOD=serverless")
     run.add_argument("--package", type=Path, default=None, help="run from a .difypkg instead of PLUGIN_DIR")
     run.add_argument("--timeout", type=float, default=None, help="daemon execution time limit, seconds (default 600)")
-    run.add_argument(
-        "--python",
-        default=None,
-        help="run the plugin with this interpreter, e.g. the .venv Dify would build (default: this one)",
-    )
+    _add_environment(run)
     run.add_argument(
         "--ready-file",
         type=Path,
@@ -66,6 +70,21 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_environment(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--python",
+        default=None,
+        help="run the plugin with this interpreter instead of the environment Dify would build "
+        f"(default: ${PYTHON_ENV} when set)",
+    )
+    command.add_argument(
+        "--ignore-uv-lock",
+        action="store_true",
+        default=None,
+        help=f"build with `uv sync --no-dev` without --frozen, as Dify with {IGNORE_LOCK_ENV}=true",
+    )
+
+
 def _add_check(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check",
@@ -73,6 +92,12 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
         description="Check a Dify plugin directory the way the SDK and daemon will.",
     )
     check.add_argument("plugin_dir", nargs="?", default=".", help="the plugin's root directory (default: .)")
+    _add_environment(check)
+    check.add_argument(
+        "--no-env",
+        action="store_true",
+        help="check the declarations only: do not build the plugin's environment nor import the plugin in it",
+    )
 
 
 def _add_package(commands: argparse._SubParsersAction) -> None:
@@ -164,13 +189,29 @@ def banner(devkit: Devkit) -> str:
     return "\n".join(lines)
 
 
-async def serve(options: DevkitOptions) -> int:
+def plugin_environment(plugin: PluginInfo, python: str | None, ignore_uv_lock: bool | None = None) -> PluginEnvironment:
+    """The plugin's interpreter as `run` and `check` use it (see _environment)."""
+    return prepare_environment(
+        plugin.root,
+        plugin.manifest.meta.runner.version,
+        python=python,
+        ignore_uv_lock=ignore_uv_lock,
+        log=lambda line: say("devkit", line),
+    )
+
+
+async def serve(options: DevkitOptions, ignore_uv_lock: bool | None = None) -> int:
     devkit = Devkit(options)
     try:
         devkit.load()
+        if devkit.plugin is None:
+            raise RuntimeError("Devkit.load() did not set plugin")
+        environment = await asyncio.to_thread(plugin_environment, devkit.plugin, options.python, ignore_uv_lock)
     except DevkitError as error:
         say("devkit", f"error: {error}")
         return 2
+    say("devkit", f"plugin environment: {environment.how}")
+    options.python = environment.python
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -197,12 +238,36 @@ async def serve(options: DevkitOptions) -> int:
         await devkit.stop()
 
 
-def check(plugin_dir: str) -> int:
-    report = inspect_plugin(plugin_dir)
-    for problem in report.problems:
+def check(
+    plugin_dir: str, *, environment: bool = True, python: str | None = None, ignore_uv_lock: bool | None = None
+) -> int:
+    """The declarations, then (unless `environment` is False) the plugin imported in the
+    environment Dify would build: an import it cannot satisfy is a problem too."""
+    report = read_plugin(plugin_dir)
+    problems = list(report.problems)
+    summary: list[str] = []
+    if not problems and environment:
+        plugin = report.plugin_info()
+        try:
+            env = plugin_environment(plugin, python, ignore_uv_lock)
+        except DevkitError as error:
+            print(f"environment: {error}")
+            print("1 problem(s) found", file=sys.stderr)
+            return 1
+        built = f"built in {env.build_seconds:.1f} s" if env.build_seconds is not None else "no build needed"
+        modules = sorted(module_name(rel) for rel in report.files if rel.endswith(".py"))
+        modules = [m.removesuffix(".__init__") for m in modules]
+        source = env.how.split(" (")[0]
+        problems = import_problems(plugin.root, env.python, modules, plugin.entrypoint, source)
+        summary.append(f"environment: {env.how}; {built}")
+        if not problems:
+            summary.append(f"imports: {len(set(modules) | {plugin.entrypoint})} modules import in it")
+    for problem in problems:
         print(problem.format(plugin_dir))
-    if report.problems:
-        print(f"{len(report.problems)} problem(s) found", file=sys.stderr)
+    for line in summary:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     print(report.summary())
     return 0
@@ -220,9 +285,11 @@ def package(plugin_dir: str, output: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "check":
-        return check(args.plugin_dir)
+        return check(
+            args.plugin_dir, environment=not args.no_env, python=args.python, ignore_uv_lock=args.ignore_uv_lock
+        )
     if args.command == "package":
         return package(args.plugin_dir, args.output)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(serve(run_options(args)))
+        return asyncio.run(serve(run_options(args), args.ignore_uv_lock))
     return 130
