@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import shlex
 import signal
@@ -31,6 +32,7 @@ from dify_plugin_devkit._environment import (
     prepare_environment,
 )
 from dify_plugin_devkit._errors import DevkitError
+from dify_plugin_devkit._index import NOT_SET_UP, route_examples
 from dify_plugin_devkit._package import build_package
 
 #: Where `run` looks for the devkit configuration when --config is not given.
@@ -51,6 +53,12 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
         help="endpoint instances YAML (default: devkit.yaml or dev/devkit.yaml in the plugin dir)",
     )
     run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--quiet", action="store_true", help="no log line per request")
+    run.add_argument(
+        "--log-all",
+        action="store_true",
+        help="log the polled requests too (/health/check, /devkit/*, a serverless plugin's app calls)",
+    )
     run.add_argument("--port", type=int, default=5002, help="0 picks a free port")
     run.add_argument("--serverless", action="store_true", help="run the plugin with INSTALL_METHOD=serverless")
     run.add_argument("--package", type=Path, default=None, help="run from a .difypkg instead of PLUGIN_DIR")
@@ -138,6 +146,8 @@ def run_options(args: argparse.Namespace) -> DevkitOptions:
         ready_file=args.ready_file,
         python=args.python,
         state_dir=args.state_dir,
+        request_log=not args.quiet,
+        log_all_requests=args.log_all,
     )
 
 
@@ -154,37 +164,36 @@ def banner(devkit: Devkit) -> str:
         for name, value in instance.settings.items():
             shown = value.get("app_id") if isinstance(value, dict) else json.dumps(value)
             lines.append(f"  setting {name} = {'***' if name in secret and value else shown}")
-        unset = []
+        unset: list[str] = []
+        no_example: list[str] = []
         headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in instance.example_headers.items())
-        for route in devkit.plugin.routes:
-            if route.method == "OPTIONS":  # CORS preflights: browsers send them, not people
-                continue
-            name = f"{route.method} {route.path}"
-            example = instance.examples.get(name, devkit.config.examples.get(name, ""))
-            if example is None:  # the route does not work on this instance: never print it as if it did
-                unset.append(name)
-                continue
-            url = f"{devkit.base_url}/e/{instance.hook_id}{route.path}"
-            if route.method == "GET":
+        for route in route_examples(devkit, instance):
+            name, url, example = f"{route.method} {route.path}", route.url, route.example
+            if example is None:  # no request works as printed: never print one that would not
+                (unset if route.missing == NOT_SET_UP else no_example).append(name)
+            elif route.method == "GET":
                 lines.append(f"  GET  {url}{example}")
                 lines.append(f"       curl -N{headers} '{url}{example}'")
             elif example.startswith("-F "):  # a multipart body: curl's -F arguments as written
                 lines.append(f"  {route.method:<4} {url}")
                 lines.append(f"       curl -N -X {route.method}{headers} '{url}' {example}")
             else:
-                body = example or "{}"
+                body = example or "{}"  # an example set to "": an empty JSON object works
                 lines.append(f"  {route.method:<4} {url}")
                 lines.append(
                     f"       curl -N -X {route.method} '{url}'{headers} -H 'Content-Type: application/json' -d '{body}'"
                 )
         if unset:
             lines.append(f"  not set up on this endpoint (no example): {', '.join(unset)}")
+        if no_example:
+            lines.append(f"  no example (add one under `examples:` in devkit.yaml): {', '.join(no_example)}")
         lines.append("")
     if devkit.state is not None:
         lines.append(f"storage and uploaded files: {devkit.state.state_dir / devkit.state.plugin_id}")
     real = {app.id for app in devkit.apps.real.apps}
     lines.append("demo apps: " + ", ".join(f"{a.id} ({a.mode})" for a in devkit.apps.apps if a.id not in real))
     lines.extend(describe_apps(devkit.apps.real.apps))
+    lines.append(f"every endpoint on one page: {devkit.base_url}/")
     lines.append("Ctrl-C stops the plugin and the devkit.")
     return "\n".join(lines)
 
@@ -218,7 +227,19 @@ async def serve(options: DevkitOptions, ignore_uv_lock: bool | None = None) -> i
         loop.add_signal_handler(signum, stop.set)
     try:
         await devkit.start()
-    except (DevkitError, OSError) as error:
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            port = options.port
+            say(
+                "devkit",
+                f"error: port {port} on {options.host} is already in use (another `make dev` or "
+                f"`dify-devkit run`?) — stop it, or pick another port: `make dev PORT={port + 1}` "
+                f"(`dify-devkit run --port {port + 1}`; 0 picks a free one)",
+            )
+        else:
+            say("devkit", f"error: could not start: {error}")
+        return 1
+    except DevkitError as error:
         say("devkit", f"error: could not start: {error}")
         return 1
     try:
