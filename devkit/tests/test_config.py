@@ -176,3 +176,17 @@ endpoints:
     assert "(no example)" in page
     assert "disabled: answers 404" in page
     assert page.count("<h2>") == 2
+
+
+def test_without_a_config_required_settings_get_placeholders_and_the_banner_says_so(tmp_path: Path) -> None:
+    """Any plugin starts with no file to write first: a required text gets a text saying
+    what it is, a required app-selector a demo app; settings with defaults keep them."""
+    config = load_config(None, DECLARATIONS)
+    assert config.endpoints[0].settings == {"greeting": "devkit-placeholder-greeting", "loud": False}
+    assert config.placeholders == ("greeting",)
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, port=5999, state_dir=tmp_path))
+    devkit.load()
+    lines = banner(devkit).splitlines()
+    assert lines[2] == (
+        "no devkit.yaml: placeholder values for the required settings greeting (write a devkit.yaml to give real ones)"
+    )

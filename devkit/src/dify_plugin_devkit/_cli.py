@@ -157,6 +157,12 @@ def banner(devkit: Devkit) -> str:
         raise RuntimeError("banner() needs a loaded Devkit")
     mode = "serverless" if devkit.options.serverless else "local (stdio)"
     lines = [f"{devkit.plugin.name} is running ({mode}) behind the devkit daemon at {devkit.base_url}", ""]
+    if devkit.config.placeholders:
+        lines.append(
+            f"no devkit.yaml: placeholder values for the required settings {', '.join(devkit.config.placeholders)} "
+            "(write a devkit.yaml to give real ones)"
+        )
+        lines.append("")
     secret = {d.name for d in devkit.plugin.settings if d.type.value == "secret-input"}
     for instance in devkit.config.endpoints:
         disabled = "" if instance.enabled else ", disabled: answers 404 endpoint not found"
