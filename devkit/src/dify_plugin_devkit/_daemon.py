@@ -84,6 +84,9 @@ def plugin_error_text(message: SessionMessage) -> str:
 
 #: Where an endpoint request keeps its session (the request log counts its app calls).
 SESSION_KEY = web.RequestKey("devkit_session", Session)
+#: The status an endpoint response was sent with: a client that read a whole body of
+#: known length may close before the plugin's `end` (the handler is then cancelled).
+STATUS_KEY = web.RequestKey("devkit_status", int)
 #: Paths polled by tools (tests, benchmarks, a serverless plugin's app calls): the request
 #: log leaves them out unless asked (`--log-all`), as they would drown the lines a person reads.
 QUIET_PREFIXES = ("/health/check", "/devkit/", "/backwards-invocation/")
@@ -104,7 +107,9 @@ def request_log_middleware(log: RequestLog, *, everything: bool = False) -> Any:
             status = response.status
             return response
         except asyncio.CancelledError:
-            status = "client went away"
+            status = request.get(STATUS_KEY, "-")  # what the client got before it closed
+            if status == "-":
+                status = "(client went away)"
             raise
         except web.HTTPException as error:
             status = error.status
@@ -368,6 +373,7 @@ class _Relay:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         self.response = web.StreamResponse(status=self.status, headers=headers)
         await self.response.prepare(self.request)
+        self.request[STATUS_KEY] = self.status
         self.started = True
 
     async def _error(self, message: SessionMessage) -> None:
