@@ -95,7 +95,7 @@ def test_first_build_shows_its_progress_and_the_next_run_reuses_it(
 
     assert first.returncode == 0, first.stdout + first.stderr
     assert "building the plugin's environment as Dify does" in first.stderr
-    assert "$ sync --no-dev --frozen" in first.stderr
+    assert "$ uv sync --no-dev --frozen" in first.stderr
     assert "+ inflection==0.5.1" in first.stderr  # uv's own lines, as they come
     assert "built in " in first.stdout
     assert again.returncode == 0

@@ -224,7 +224,7 @@ def development_venv(plugin_dir: Path, kind: str, version: str) -> PluginEnviron
 
 
 def _run_step(command: list[str], cwd: Path, env: dict[str, str], log: Log, step: str) -> None:
-    log(f"  $ {' '.join(command[1:]) if command[0].endswith('uv') else ' '.join(command)}")
+    log(f"  $ uv {' '.join(command[len(find_uv()) :])}")  # the step as the daemon runs it
     try:
         process = subprocess.Popen(  # noqa: S603 - uv with fixed arguments
             command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
