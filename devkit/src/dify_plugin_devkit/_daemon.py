@@ -8,6 +8,8 @@
 - `/health/check`: 200 while a plugin process is ready.
 - `/devkit/stats`: app calls per app id, the plugin's pid and restarts (devkit only,
   for tests and benchmarks).
+- `/`: a page listing the endpoints (devkit only; the daemon's 404 without one).
+- with a request log, one line per request once its response is done.
 
 Behaviour follows internal/service/endpoint.go and io_tunnel/endpoint_service.go
 of dify-plugin-daemon, including its quirks (headers are only sent with the first
