@@ -10,7 +10,7 @@ that calls the SDK for it (whose failures are bare `Exception`s, like app calls)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -132,26 +132,6 @@ def file_accept(types: object, extensions: object) -> str:
         else:
             accepted.extend(_ACCEPT_BY_TYPE.get(str(kind), ()))
     return ",".join(dict.fromkeys(accepted))
-
-
-def example_inputs(fields: Sequence[FormField]) -> dict[str, Any]:
-    """Inputs for a copyable example request: each non-file field's default, else a
-    value of its type (required ones must be present for the example to work)."""
-    inputs: dict[str, Any] = {}
-    for field in fields:
-        if field.is_file:
-            continue
-        if field.default not in (None, ""):
-            inputs[field.variable] = field.default
-        elif field.kind == "select":
-            inputs[field.variable] = field.options[0] if field.options else ""
-        elif field.kind == "number":
-            inputs[field.variable] = 1
-        elif field.kind == "checkbox":
-            inputs[field.variable] = False
-        else:
-            inputs[field.variable] = field.label[: field.max_length or None] if field.required else ""
-    return inputs
 
 
 def fetch_form(session: Session, app_id: str, setting: str) -> list[FormField]:

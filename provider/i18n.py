@@ -8,7 +8,7 @@ Each page module keeps its own strings next to its HTML in a `Catalog`, so a pag
 stays readable top to bottom and a copy of the plugin deletes a page with its text:
 
     TEXT = i18n.Catalog({
-        "title": {"en_US": "Duck", "zh_Hans": "鸭子"},
+        "title": {"en_US": "Status", "zh_Hans": "状态"},
         "asked": {"en_US": "You asked {count} questions", "zh_Hans": "你问了 {count} 个问题"},
     })
     lang = i18n.negotiate(r)

@@ -3,7 +3,7 @@
 copyable curl lines, and a live demo of each route.
 
 Server side this only renders HTML; the demos run in the browser (the script in
-provider.index_assets), which submits the forms with `fetch` and reads the stream.
+gallery.index_assets), which submits the forms with `fetch` and reads the stream.
 Everything from the app (labels, options, defaults) or the request (the hook URL) is
 HTML-escaped here; the script builds its DOM with `textContent` only. The page's text
 is in English or Simplified Chinese (`TEXT`), after the visitor's Accept-Language.
@@ -24,8 +24,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from werkzeug import Request
 
-from provider import i18n, index_assets
-from provider.app_form import FormField, example_inputs
+from gallery import index_assets
+from provider import i18n
+from provider.app_form import FormField
 from provider.errors import AppFailed, EndpointError, Unauthorized
 from provider.http import PLUGIN_ROOT, read_manifest
 
@@ -414,3 +415,23 @@ def _field(route: str, f: FormField, t: Any) -> str:
         control = f'<input type="text" {common} value="{escape(default)}">'
     hint_html = f'<small id="{escape(ident)}-hint">{escape(hint)}</small>' if hint else ""
     return f'<div class="field">{label}{control}{hint_html}</div>'
+
+
+def example_inputs(fields: Sequence[FormField]) -> dict[str, Any]:
+    """Inputs for a copyable example request: each non-file field's default, else a
+    value of its type (required ones must be present for the example to work)."""
+    inputs: dict[str, Any] = {}
+    for item in fields:
+        if item.is_file:
+            continue
+        if item.default not in (None, ""):
+            inputs[item.variable] = item.default
+        elif item.kind == "select":
+            inputs[item.variable] = item.options[0] if item.options else ""
+        elif item.kind == "number":
+            inputs[item.variable] = 1
+        elif item.kind == "checkbox":
+            inputs[item.variable] = False
+        else:
+            inputs[item.variable] = item.label[: item.max_length or None] if item.required else ""
+    return inputs

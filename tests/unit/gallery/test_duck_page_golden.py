@@ -1,5 +1,5 @@
 """The Duck page's exact markup for a fixed nonce: what browsers get must not drift silently
-(provider.duck_page; the behaviour is tested in tests/unit/test_duck_page.py).
+(gallery.duck_page; the behaviour is tested in tests/unit/gallery/test_duck_page.py).
 
 Changed on purpose for issue #9 (a conversation page): the question box has an
 `aria-label`, a complete answer is followed by its rendered Markdown (`#rendered`),
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from provider import duck_page
-from provider.conversations import File, Turn
+from gallery import duck_page
+from gallery.conversations import File, Turn
 
 HEAD = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">'

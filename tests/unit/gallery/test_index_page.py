@@ -1,4 +1,4 @@
-"""provider.index_page and provider.app_form: the gallery's HTML, URLs and curl lines,
+"""gallery.index_page and provider.app_form: the gallery's HTML, URLs and curl lines,
 and the app's input form read from fetch_app's parameters (no plugin process needed)."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import pytest
 from werkzeug import Request
 from werkzeug.test import EnvironBuilder
 
-from provider import app_form, index_page
+from gallery import index_page
+from gallery.index_page import Demo
+from provider import app_form
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
-from provider.index_page import Demo
 from tests.conftest import manifest as manifest_of_this_plugin
 from tests.unit.fakes import FakeFetchApp, fake_session
 
@@ -127,7 +128,14 @@ def test_example_inputs_fill_every_non_file_field() -> None:
             {"file": {"variable": "f", "label": "F"}},
         )
     )
-    assert app_form.example_inputs(fields) == {"topic": "Topic", "opt": "", "s": "a", "n": 1, "c": False, "p": "given"}
+    assert index_page.example_inputs(fields) == {
+        "topic": "Topic",
+        "opt": "",
+        "s": "a",
+        "n": 1,
+        "c": False,
+        "p": "given",
+    }
 
 
 class _App:
@@ -377,7 +385,7 @@ def test_example_inputs_of_a_select_without_options_and_a_bounded_text() -> None
         FormField("select", "s", "S", required=True),
         FormField("text-input", "t", "Topic", required=True, max_length=3),
     )
-    assert app_form.example_inputs(fields) == {"s": "", "t": "Top"}
+    assert index_page.example_inputs(fields) == {"s": "", "t": "Top"}
 
 
 def test_fetch_form_asks_for_the_app_and_reads_a_non_mapping_answer_as_no_fields() -> None:

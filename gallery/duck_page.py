@@ -7,11 +7,11 @@ docs' example injects it raw). A strict Content-Security-Policy backs this up: n
 script at all, styles only with this response's nonce.
 
 The page works without JavaScript, by HTML and CSS alone:
-- the earlier turns of the conversation (from provider.conversations) come first,
+- the earlier turns of the conversation (from gallery.conversations) come first,
   rendered as Markdown;
 - the new answer streams as plain, escaped text into `#answer` while it arrives
   (so the first words show at once, even behind a gateway that waits for nothing);
-- once it is complete, its Markdown rendering (provider.markdown) follows as
+- once it is complete, its Markdown rendering (gallery.markdown) follows as
   `#rendered`, and a CSS rule hides the plain block when a rendered block follows
   it (`.answer:has(+ .rendered)`). A browser without `:has()` shows both; none
   shows neither.
@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator, Sequence
 from html import escape
 from typing import Any
 
-from provider import i18n, markdown
-from provider.conversations import CUT_MARK, MAX_FILES, File, Turn, safe_file
+from gallery import markdown
+from gallery.conversations import CUT_MARK, MAX_FILES, File, Turn, safe_file
+from provider import i18n
 from provider.errors import AppFailed, EndpointError
 from provider.pacing import KEEPALIVE, keepalive_batches
 

@@ -1,17 +1,18 @@
 # ruff: noqa: E501 - golden markup: one literal per element, exactly as browsers get it
-"""The index page's exact markup for a fixed nonce and form (provider.index_page): what
-browsers get must not drift silently. The inline style and script (provider.index_assets)
+"""The index page's exact markup for a fixed nonce and form (gallery.index_page): what
+browsers get must not drift silently. The inline style and script (gallery.index_assets)
 and the plugin's label stand as <STYLE>, <SCRIPT> and <LABEL>; the behaviour is tested in
-tests/unit/test_index_page.py and, in a browser, tests/browser."""
+tests/unit/gallery/test_index_page.py and, in a browser, tests/browser."""
 
 from __future__ import annotations
 
 import pytest
 
-from provider import i18n, index_assets, index_page
+from gallery import index_assets, index_page
+from gallery.index_page import Demo
+from provider import i18n
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
-from provider.index_page import Demo
 
 BASE = "https://d.example/e/a"
 #: Every kind of field, required and not, with and without defaults and limits.

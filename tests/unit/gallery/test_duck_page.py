@@ -1,4 +1,4 @@
-"""provider.duck_page: the chat page streams safely, and carries only what it may."""
+"""gallery.duck_page: the chat page streams safely, and carries only what it may."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from provider import duck_page, markdown
-from provider.conversations import CUT_MARK, File, Turn
+from gallery import duck_page, markdown
+from gallery.conversations import CUT_MARK, File, Turn
 from provider.errors import AppFailed, EndpointError
 
 NONCE = "n0nce"
