@@ -125,15 +125,6 @@ def html_error(error: EndpointError, page: str, headers: dict[str, str]) -> Resp
     )
 
 
-def sse_response(frames: Iterable[ServerSentEvent]) -> Response:
-    """A text/event-stream whose every frame is its own chunk (flushed as it comes;
-    a frame over MAX_CHUNK_BYTES goes in several)."""
-    encoded = (frame.encode() for frame in frames)
-    return Response(
-        bounded_chunks(encoded), status=200, content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
-    )
-
-
 def sse_batch_response(batches: Iterable[Sequence[ServerSentEvent]]) -> Response:
     """A text/event-stream whose every list of frames is one chunk (see `joined_chunks`):
     the frames of a burst travel together, a lone frame as soon as it comes."""

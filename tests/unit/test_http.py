@@ -77,9 +77,9 @@ def test_html_error_keeps_the_pages_headers_and_the_challenge() -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")
 
 
-def test_sse_response_sends_each_frame_as_its_own_chunk_with_anti_buffering_headers() -> None:
+def test_an_sse_response_sends_each_lone_frame_as_its_own_chunk_with_anti_buffering_headers() -> None:
     frames = [ServerSentEvent(comment="open"), ServerSentEvent.json("message", {"a": 1}, id="1")]
-    response = http.sse_response(frames)
+    response = http.sse_batch_response([frame] for frame in frames)
     assert response.content_type == "text/event-stream; charset=utf-8"
     assert response.headers["X-Accel-Buffering"] == "no"
     assert response.headers["Cache-Control"] == "no-cache"
@@ -124,7 +124,7 @@ def test_a_small_json_result_is_one_chunk() -> None:
 
 def test_a_huge_sse_frame_is_split_and_small_frames_are_not() -> None:
     frames = [ServerSentEvent(comment="open"), ServerSentEvent.json("text_chunk", {"text": "y" * BIG}, id="1")]
-    chunks = list(http.sse_response(frames).response)
+    chunks = list(http.sse_batch_response([frame] for frame in frames).response)
     assert chunks[0] == frames[0].encode()
     assert max(len(chunk) for chunk in chunks) <= http.MAX_CHUNK_BYTES
     assert b"".join(chunks[1:]) == frames[1].encode()
@@ -162,7 +162,6 @@ def test_a_json_response_has_the_status_asked_for() -> None:
 
 
 def test_streams_answer_200() -> None:
-    assert http.sse_response([]).status_code == 200
     assert http.sse_batch_response([]).status_code == 200
     assert http.html_stream([], {}).status_code == 200
 
