@@ -100,7 +100,7 @@ def test_the_workflow_form_matches_the_apps_parameters(gallery: RunningDevkit, c
     assert '<option value="loud &amp; clear" selected>' in form
     assert re.search(r'id="workflow-in-count"[^>]*value="3"', form)
     assert re.search(r'id="workflow-in-urgent"[^>]* checked>', form)
-    assert re.search(r'id="workflow-in-photo"[^>]* accept="image/\*"', form)
+    assert re.search(r'id="workflow-in-photo"[^>]* accept="[^"]*,image/\*"', form)
     assert re.search(r'id="workflow-in-tables"[^>]* data-max-files="3"[^>]* accept="\.csv,\.tsv" multiple', form)
     assert form.count('class="req"') == 2  # title and tone
 

@@ -87,8 +87,10 @@ def test_parse_form_reads_every_field_type_in_order() -> None:
     assert fields[1].label == "p"  # no label: the variable name
     assert fields[1].max_length is None
     assert fields[2].options == ("a", "b")
-    assert fields[5].accept == "image/*,audio/*"
+    assert fields[5].accept == ".jpg,.jpeg,.png,.webp,.gif,.svg,image/*,.mp3,.m4a,.wav,.amr,.mpga,audio/*"
+    assert fields[5].file_types == ("image", "audio")
     assert fields[6].accept == ".csv,.tsv"
+    assert fields[6].file_extensions == ("csv", "tsv")
     assert fields[6].max_length == 3
 
 
@@ -377,7 +379,7 @@ def test_parse_form_keeps_only_what_fits_the_fields_kind() -> None:
 def test_file_accept_reads_custom_extensions_as_browsers_want_them() -> None:
     assert app_form.file_accept(["custom"], ["XML", ".X", ". ", ".", "pdf", ".pdf"]) == ".xml,.x,.pdf"
     assert app_form.file_accept(["custom"], "csv") == ""  # not a list: nothing
-    assert app_form.file_accept(["hologram", "image"], []) == "image/*"  # a newer Dify's type: no restriction
+    assert app_form.file_accept(["hologram", "image"], []) == app_form.file_accept(["image"], [])  # a newer Dify's
 
 
 def test_example_inputs_of_a_select_without_options_and_a_bounded_text() -> None:
