@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any, Final, Literal
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlunsplit
 
 from werkzeug import Request
 
 from gallery import index_assets
-from provider import i18n
+from provider import i18n, parsing
 from provider.app_form import FormField
 from provider.errors import AppFailed, EndpointError, Unauthorized
 from provider.http import PLUGIN_ROOT, read_manifest
@@ -203,12 +203,8 @@ def public_base(r: Request) -> str:
     is used, with this route's path cut off; without one, the request's own host and
     `Dify-Hook-Id` stand in.
     """
-    raw = r.headers.get("Dify-Hook-Url", "")
-    try:
-        parts = urlsplit(raw)
-    except ValueError:
-        parts = urlsplit("")
-    if parts.scheme in ("http", "https") and parts.netloc:
+    parts = parsing.hook_url(r)
+    if parts is not None:
         path = parts.path
         if r.path != "/" and path.endswith(r.path):
             path = path[: -len(r.path)]

@@ -4,8 +4,9 @@
 whose `user_input_form` lists the app's input variables in form order, each as a
 one-key mapping `{<type>: {variable, label, required, default, max_length, options,
 allowed_file_types, allowed_file_extensions, ...}}`. `parse_form` turns that into
-`FormField`s a page can render without guessing, and `fetch_form` is the one place
-that calls the SDK for it (whose failures are bare `Exception`s, like app calls).
+`FormField`s a page can render without guessing (and the upload check, `files`,
+reads it the same way); `fetch_form` asks Dify for it through `apps.AppCall`, whose
+one translation of the SDK's errors it shares.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from provider.errors import AppFailed
-from provider.log import plugin_logger
+from provider.apps import AppCall
 
 if TYPE_CHECKING:
     from dify_plugin.core.runtime import Session
-
-logger = plugin_logger(__name__)
 
 FieldKind = Literal["text-input", "paragraph", "select", "number", "checkbox", "file", "file-list"]
 KINDS: Final[frozenset[str]] = frozenset(
@@ -183,22 +181,8 @@ def file_accept(types: object, extensions: object) -> str:
 
 
 def fetch_form(session: Session, app_id: str, setting: str) -> list[FormField]:
-    """The input form of the app chosen in `setting`; AppFailed (503, naming the
-    setting) when Dify cannot give it. The SDK's error text goes to the plugin log only."""
-    try:
-        parameters = session.app.fetch_app(app_id)
-    except Exception as error:  # noqa: BLE001 - the SDK raises bare Exception (see provider.apps)
-        logger.warning("fetch_app failed (%s via %s): %s", app_id, setting, error)
-        if str(error).startswith("permission denied"):
-            raise AppFailed(
-                "The plugin is not allowed to read apps (its manifest lacks the app permission).",
-                code="app_permission_denied",
-                status=503,
-            ) from None
-        raise AppFailed(
-            f"The app set in `{setting}` was not found in this workspace; choose another app in the endpoint's "
-            "settings.",
-            code="app_not_found",
-            status=503,
-        ) from None
+    """The input form of the app chosen in `setting`; AppFailed when Dify cannot give it,
+    translated where every SDK error is (`apps.AppCall.parameters`; the SDK's text goes
+    to the plugin log only). Reading the form does not depend on the app's kind."""
+    parameters = AppCall(session, kind="workflow", setting=setting, app_id=app_id).parameters()
     return parse_form(parameters if isinstance(parameters, Mapping) else {})

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
+from urllib.parse import SplitResult, urlsplit
 
 from werkzeug import Request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -280,3 +281,16 @@ def question(fields: Mapping[str, Any]) -> Question:
                 code="invalid_field",
             ) from None
     return Question(query=query, conversation_id=conversation_id, user=_optional_str(fields, "user", MAX_USER_CHARS))
+
+
+def hook_url(r: Request | str | None) -> SplitResult | None:
+    """The public URL the client called, from the `Dify-Hook-Url` header the daemon sends
+    (`<scheme>://<host>/e/<hook id><path>`, or what a proxy in front of Dify set), as
+    parts; None when it is missing or not an http(s) URL with a host. The one reader of
+    that header: pages build their links and resolve Dify's file paths from it."""
+    raw = r.headers.get("Dify-Hook-Url") if isinstance(r, Request) else r
+    try:
+        parts = urlsplit(raw or "")
+    except ValueError:
+        return None
+    return parts if parts.scheme in ("http", "https") and parts.netloc else None

@@ -416,7 +416,7 @@ def test_fetch_form_failures_exact_and_the_sdk_text_in_the_log_only(
     with pytest.raises(AppFailed) as caught:
         app_form.fetch_form(fake_session(fetch_app=FakeFetchApp(error=text)), "app-1", "workflow_app")
     assert caught.value.message == message
-    assert [r.getMessage() for r in caplog.records if r.name == "provider.app_form"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "provider.apps"] == [
         f"fetch_app failed (app-1 via workflow_app): {text}"
     ]
 
