@@ -11,24 +11,24 @@ is in English or Simplified Chinese (`TEXT`), after the visitor's Accept-Languag
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlunsplit
 
 from werkzeug import Request
 
 from gallery import index_assets
-from provider import i18n, parsing
+from provider import http, i18n, parsing
 from provider.app_form import FormField
 from provider.errors import AppFailed, EndpointError, Unauthorized
-from provider.http import PLUGIN_ROOT, read_manifest
 
 TEXT: Final = i18n.Catalog(
     {
@@ -122,18 +122,21 @@ TEXT: Final = i18n.Catalog(
 )
 
 
-def plugin_labels(manifest: Path) -> dict[str, str]:
+def plugin_labels(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The plugin's `label` per language from its manifest: the page's title. Read from
     the manifest so this module stays the same in a copy of the plugin; an unreadable
     one gives the plugin's generic name."""
-    label = read_manifest(manifest).get("label")
+    label = manifest.get("label")
     labels = {k: v for k, v in label.items() if isinstance(v, str) and v} if isinstance(label, dict) else {}
     fallback = labels.get(i18n.DEFAULT, "Dify plugin")
     return {lang: labels.get(lang, fallback) for lang in i18n.LANGUAGES}
 
 
-#: Read once, when the plugin loads the page's endpoint.
-PLUGIN_LABELS: Final = plugin_labels(PLUGIN_ROOT / "manifest.yaml")
+@functools.cache
+def page_labels() -> Mapping[str, str]:
+    """The page's title per language, from the plugin's manifest (`http.manifest`)."""
+    return MappingProxyType(plugin_labels(http.manifest()))
+
 
 #: Strings the script shows (handed to it as JSON in the page, in the page's language).
 SCRIPT_TEXT: Final = i18n.Catalog(
@@ -265,7 +268,7 @@ _TAIL = "</main></body></html>\n"
 def error_page(nonce: str, lang: i18n.Language, error: EndpointError) -> str:
     """The page refused: an API key to ask for, or settings the owner must fix."""
     t = TEXT.bind(lang)
-    body = f"<h1>{escape(PLUGIN_LABELS[lang])}</h1>"
+    body = f"<h1>{escape(page_labels()[lang])}</h1>"
     if isinstance(error, Unauthorized):
         message = t("key_wrong") if error.code == "invalid_api_key" else t("key_needed")
         body += (
@@ -278,7 +281,7 @@ def error_page(nonce: str, lang: i18n.Language, error: EndpointError) -> str:
     else:
         body += f'<div class="error" role="alert"><p>{escape(t("settings_error"))}</p>'
         body += f'<p lang="en">{escape(error.message)} ({escape(error.code)})</p></div>'
-    return _head(nonce, lang, PLUGIN_LABELS[lang]) + body + _TAIL
+    return _head(nonce, lang, page_labels()[lang]) + body + _TAIL
 
 
 def page(
@@ -287,9 +290,9 @@ def page(
     """The whole page."""
     t = TEXT.bind(lang)
     parts = [
-        _head(nonce, lang, PLUGIN_LABELS[lang]),
-        f"<h1>{escape(PLUGIN_LABELS[lang])}</h1>",
-        f'<p class="intro">{escape(t("intro", base=base, plugin=PLUGIN_LABELS[lang]))}</p>',
+        _head(nonce, lang, page_labels()[lang]),
+        f"<h1>{escape(page_labels()[lang])}</h1>",
+        f'<p class="intro">{escape(t("intro", base=base, plugin=page_labels()[lang]))}</p>',
         f'<noscript><p class="note">{escape(t("noscript"))}</p></noscript>',
     ]
     if key_required:

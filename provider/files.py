@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from provider.app_form import FormField, dify_file_type, parse_form
 from provider.errors import FileRejected, FileTooLarge, FileUploadFailed
+from provider.limits import MAX_NAME_CHARS, MIB
 from provider.log import plugin_logger
 from provider.parsing import FilePart
 
@@ -40,8 +41,6 @@ logger = plugin_logger(__name__)
 
 _GENERIC_MIMETYPES = ("", "application/octet-stream")
 _UNSAFE_NAME_CHARS = re.compile(r'["\\/\x00-\x1f\x7f]')
-MAX_NAME_CHARS = 200
-MIB = 1024 * 1024
 
 
 def human_size(size: int) -> str:

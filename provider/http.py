@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import yaml  # PyYAML: a dependency of dify_plugin, so always installed with the plugin
 from werkzeug import Response
 
 from provider.errors import EndpointError, Unauthorized
+from provider.limits import MAX_CHUNK_BYTES
 from provider.sse import ServerSentEvent
 
 #: The plugin's root: where `manifest.yaml` lives (and the plugin process's working directory).
@@ -20,11 +23,6 @@ PLUGIN_ROOT: Final = Path(__file__).resolve().parent.parent
 FALLBACK_REALM: Final = "dify-plugin"
 # What Dify accepts as a plugin name; also guarantees the realm needs no quoting.
 _PLUGIN_NAME = re.compile(r"[a-z0-9_-]{1,128}")
-
-#: No response chunk may be larger. The plugin sends each chunk hex-encoded inside one
-#: stdout line, and Dify's daemon kills a local plugin whose line exceeds 5,242,880
-#: bytes (PLUGIN_RUNTIME_MAX_BUFFER_SIZE): a 2.5 MiB chunk would take the process down.
-MAX_CHUNK_BYTES: Final = 1024 * 1024
 
 # Proxies (nginx above all) buffer responses unless told not to; caches must not keep streams.
 STREAM_HEADERS: Final = {
@@ -47,7 +45,7 @@ def read_manifest(manifest: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def realm_from_manifest(manifest: Path) -> str:
+def realm_of(manifest: Mapping[str, Any]) -> str:
     """The plugin's `name` from its manifest, for `WWW-Authenticate` realms.
 
     Read from the manifest rather than written here so that this module stays the
@@ -55,19 +53,29 @@ def realm_from_manifest(manifest: Path) -> str:
     broken YAML, a name Dify would reject) gives FALLBACK_REALM instead of failing
     requests over a header.
     """
-    name = read_manifest(manifest).get("name")
+    name = manifest.get("name")
     return name if isinstance(name, str) and _PLUGIN_NAME.fullmatch(name) else FALLBACK_REALM
 
 
-#: Read once, when the plugin loads its first endpoint.
-REALM: Final = realm_from_manifest(PLUGIN_ROOT / "manifest.yaml")
+@functools.cache
+def manifest() -> Mapping[str, Any]:
+    """The plugin's own manifest (`read_manifest` of PLUGIN_ROOT/manifest.yaml): the one
+    place it is read, once, when first asked for (not at import: a module that merely
+    imports this one reads no file)."""
+    return MappingProxyType(read_manifest(PLUGIN_ROOT / "manifest.yaml"))
+
+
+@functools.cache
+def realm() -> str:
+    """The `WWW-Authenticate` realm: the plugin's name from its manifest (see `realm_of`)."""
+    return realm_of(manifest())
 
 
 def _error_headers(error: EndpointError) -> dict[str, str]:
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if isinstance(error, Unauthorized):
         # RFC 9110: a 401 must say which scheme it wants.
-        headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
+        headers["WWW-Authenticate"] = f'Bearer realm="{realm()}"'
     return headers
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Literal, cast
 
+from provider.limits import MAX_BATCH
+
 
 class KeepAlive(Enum):
     """The type of KEEPALIVE (an enum of one, so `item is KEEPALIVE` narrows types)."""
@@ -33,10 +35,6 @@ class KeepAlive(Enum):
 
 #: Yielded by `keepalive_batches` when the source has been silent for `silence` seconds.
 KEEPALIVE: Final = KeepAlive.KEEPALIVE
-
-
-#: At most this many events are read ahead of the consumer (and so sent in one batch).
-MAX_BATCH: Final = 256
 
 
 @dataclass(frozen=True)

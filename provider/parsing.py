@@ -21,7 +21,7 @@ from werkzeug.formparser import FormDataParser
 
 from provider.apps import ResponseMode
 from provider.errors import BadRequest, BodyTruncated
-from provider.limits import MAX_INPUTS_BYTES, MAX_QUERY_CHARS, MAX_USER_CHARS
+from provider.limits import MAX_FORM_PARTS, MAX_INPUTS_BYTES, MAX_QUERY_CHARS, MAX_USER_CHARS
 
 RESPONSE_MODES: tuple[ResponseMode, ...] = ("streaming", "blocking")
 _RUN_FIELDS = ("inputs", "response_mode", "user")
@@ -145,7 +145,6 @@ def _reject_unknown(fields: Mapping[str, Any], allowed: tuple[str, ...], hint: s
 
 
 #: A multipart request may carry at most this many parts (the fields and the files).
-MAX_FORM_PARTS = 64
 #: Tells a client who sent a text part where a file was meant how to send a file.
 _FILE_HINT = " Files go in file parts named after the app's input variable (curl: -F 'document=@report.pdf')."
 

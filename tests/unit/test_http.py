@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from tests.conftest import manifest
 
 
 def test_the_realm_is_the_plugins_name_from_its_manifest() -> None:
-    assert manifest()["name"] == http.REALM
+    assert manifest()["name"] == http.realm()
     response = http.json_error(Unauthorized("Send the key.", code="missing_api_key"))
     assert response.headers["WWW-Authenticate"] == f'Bearer realm="{manifest()["name"]}"'
 
@@ -34,13 +36,13 @@ def test_an_unreadable_manifest_gives_the_neutral_realm(tmp_path: Path, content:
     path = tmp_path / "manifest.yaml"
     if content is not None:
         path.write_bytes(content)
-    assert http.realm_from_manifest(path) == http.FALLBACK_REALM
+    assert http.realm_of(http.read_manifest(path)) == http.FALLBACK_REALM
 
 
 def test_a_readable_manifest_gives_its_name(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_text("name: my_plugin\nversion: 0.1.0\n", encoding="utf-8")
-    assert http.realm_from_manifest(path) == "my_plugin"
+    assert http.realm_of(http.read_manifest(path)) == "my_plugin"
 
 
 @pytest.mark.parametrize(
@@ -169,3 +171,16 @@ def test_streams_answer_200() -> None:
 def test_pieces_that_fill_the_limit_exactly_are_one_chunk() -> None:
     groups = [[b"ab", b"cd"], [b"a", b"bcd", b"ef", b"gh"]]
     assert list(http.joined_chunks(groups, limit=4)) == [b"abcd", b"abcd", b"efgh"]
+
+
+def test_importing_the_http_helpers_reads_no_manifest() -> None:
+    """The manifest is read when first asked for, once (http.manifest), not at import."""
+    code = (
+        "import pathlib; reads = []; original = pathlib.Path.read_bytes\n"
+        "pathlib.Path.read_bytes = lambda self: reads.append(self.name) or original(self)\n"
+        "from provider import http, streaming, cors, settings, app_form, files\n"
+        "assert reads == [], reads\n"
+        "http.manifest(); http.realm(); http.manifest()\n"
+        "assert reads == ['manifest.yaml'], reads\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=Path(http.__file__).parent.parent, check=True, timeout=60)

@@ -16,7 +16,7 @@ from werkzeug.test import EnvironBuilder
 
 from gallery import index_page
 from gallery.index_page import Demo
-from provider import app_form
+from provider import app_form, http
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
 from tests.conftest import manifest as manifest_of_this_plugin
@@ -313,14 +313,20 @@ def test_the_settings_error_page_names_the_setting_in_every_language() -> None:
 def test_the_title_is_the_plugins_label_from_its_manifest(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.yaml"
     manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
-    assert index_page.plugin_labels(manifest) == {"en_US": "My plugin", "zh_Hans": "我的插件"}
+    assert index_page.plugin_labels(http.read_manifest(manifest)) == {"en_US": "My plugin", "zh_Hans": "我的插件"}
     manifest.write_text("label: {en_US: Only English}\n", encoding="utf-8")
-    assert index_page.plugin_labels(manifest) == {"en_US": "Only English", "zh_Hans": "Only English"}
+    assert index_page.plugin_labels(http.read_manifest(manifest)) == {
+        "en_US": "Only English",
+        "zh_Hans": "Only English",
+    }
     for broken in ("label: [", "- a list", "label: {en_US: 3}"):
         manifest.write_text(broken, encoding="utf-8")
-        assert index_page.plugin_labels(manifest) == {"en_US": "Dify plugin", "zh_Hans": "Dify plugin"}
-    assert index_page.plugin_labels(tmp_path / "missing.yaml")["en_US"] == "Dify plugin"
-    assert index_page.PLUGIN_LABELS["en_US"] == manifest_of_this_plugin()["label"]["en_US"]
+        assert index_page.plugin_labels(http.read_manifest(manifest)) == {
+            "en_US": "Dify plugin",
+            "zh_Hans": "Dify plugin",
+        }
+    assert index_page.plugin_labels(http.read_manifest(tmp_path / "missing.yaml"))["en_US"] == "Dify plugin"
+    assert index_page.page_labels()["en_US"] == manifest_of_this_plugin()["label"]["en_US"]
 
 
 # --- more exact behaviour (mutation testing, issue #14) --------------------------------
@@ -454,4 +460,4 @@ def test_the_manifest_is_read_as_utf8_whatever_the_locale(tmp_path: Path, monkey
     manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
     # what `encoding=None` means under LANG=en_US.ISO-8859-1 (pathlib asks io.text_encoding)
     monkeypatch.setattr(io, "text_encoding", lambda encoding, stacklevel=2: encoding or "latin-1")
-    assert index_page.plugin_labels(manifest)["zh_Hans"] == "我的插件"
+    assert index_page.plugin_labels(http.read_manifest(manifest))["zh_Hans"] == "我的插件"

@@ -41,7 +41,7 @@ LABEL = "Golden Label 7f3a"
 
 @pytest.fixture(autouse=True)
 def fixed_label(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_page, "PLUGIN_LABELS", {"en_US": LABEL, "zh_Hans": LABEL})
+    monkeypatch.setattr(index_page, "page_labels", lambda: {"en_US": LABEL, "zh_Hans": LABEL})
 
 
 def placeholders(page: str) -> str:
