@@ -1,7 +1,9 @@
 # ruff: noqa: RUF001 - the Chinese texts use full-width punctuation on purpose
 """The Duck page: a conversation, the new answer streamed as the chat app writes it.
 
-Everything that comes from the app or the visitor is HTML-escaped: an answer
+The markup is templates/duck.html (rendered by gallery.render, in the pieces this
+module streams). Everything that comes from the app or the visitor is HTML-escaped
+by Jinja's autoescaping: an answer
 containing `<img src=x onerror=...>` must show as text, not run as script (the
 docs' example injects it raw). A strict Content-Security-Policy backs this up: no
 script at all, styles only with this response's nonce.
@@ -23,40 +25,14 @@ and English messages are the errors' own.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator, Sequence
-from html import escape
 from typing import Any
 
-from gallery import markdown
+from gallery import markdown, render
 from gallery.conversations import CUT_MARK, MAX_FILES, File, Turn, safe_file
 from provider import i18n
 from provider.errors import AppFailed, EndpointError
 from provider.pacing import KEEPALIVE, keepalive_batches
-
-# Phones first: nothing may be wider than the screen (360 px). Long words and lines
-# wrap; code blocks and tables scroll inside their own box; images shrink.
-_STYLE = """
-body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#fafaf7;color:#1d1d1b}
-main{max-width:42rem;margin:2rem auto;padding:0 1rem}
-h1{font-size:1.4rem}.question{font-weight:600;margin:1.5rem 0 .25rem;white-space:pre-wrap;overflow-wrap:anywhere}
-.answer,.rendered{background:#fff;border:1px solid #e3e3dc;border-radius:.5rem;padding:.75rem 1rem;min-height:1.5rem;
-overflow-wrap:anywhere}
-.answer,.plain{white-space:pre-wrap}.answer:has(+ .rendered){display:none}
-.rendered>:first-child{margin-top:0}.rendered>:last-child{margin-bottom:0}
-.rendered h1,.rendered h2,.rendered h3{font-size:1.15rem;margin:1rem 0 .5rem}
-.rendered pre{overflow-x:auto;background:#f3f3ee;padding:.5rem .75rem;border-radius:.25rem}
-.rendered code{font:.9em/1.4 ui-monospace,monospace}.rendered pre code{overflow-wrap:normal;white-space:pre}
-.table-wrap{overflow-x:auto;max-width:100%}table{border-collapse:collapse}
-th,td{border:1px solid #e3e3dc;padding:.25rem .5rem;text-align:left;overflow-wrap:normal}
-blockquote{margin:0;padding-left:.75rem;border-left:3px solid #e3e3dc;color:#4b4b47}
-.turn{border-bottom:1px dashed #e3e3dc;padding-bottom:1rem}
-.files{list-style:none;padding:0;margin:.5rem 0}.files img{max-width:100%;height:auto;border-radius:.25rem}
-.error{background:#fff1f0;border:1px solid #f0b5ae;color:#8a1c10;border-radius:.5rem;padding:.75rem 1rem;
-margin-top:1rem;overflow-wrap:anywhere}
-.note{color:#6b6b66;font-size:.9rem}form{margin-top:1.5rem;display:flex;gap:.5rem}
-input[type=text]{flex:1;min-width:0;padding:.5rem;font:inherit}button{padding:.5rem 1rem;font:inherit}
-"""
 
 TEXT = i18n.Catalog(
     {
@@ -131,8 +107,6 @@ ERRORS = i18n.Catalog(
     }
 )
 
-Translate = Callable[..., str]
-
 
 def error_message(error: EndpointError, lang: i18n.Language) -> str:
     """What the page says about `error`: its own (English) message, or its code's translation."""
@@ -141,94 +115,28 @@ def error_message(error: EndpointError, lang: i18n.Language) -> str:
     return ERRORS.text(lang, error.code)
 
 
-def new_nonce() -> str:
-    return secrets.token_urlsafe(16)
+new_nonce = render.new_nonce
+
+#: No script at all; styles only from this response; images (the app's files) only
+#: over http(s); forms only back to us; never framed.
+CSP = (
+    "default-src 'none'; style-src 'nonce-{nonce}'; img-src https: http:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def page_headers(nonce: str, lang: i18n.Language = i18n.DEFAULT) -> dict[str, str]:
-    """No script at all; styles only from this response; images (the app's files) only
-    over http(s); forms only back to us; never framed; no referrer leaves the page."""
-    csp = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src https: http:; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    )
-    return {
-        "Content-Security-Policy": csp,
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-        **i18n.page_headers(lang),
-    }
+    """The gallery's page headers (render.page_headers) with Duck's policy."""
+    return render.page_headers(nonce, lang, CSP)
 
 
-def _head(nonce: str, lang: i18n.Language) -> str:
-    t = TEXT.bind(lang)
-    return (
-        f'<!doctype html><html lang="{i18n.HTML_LANG[lang]}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>{escape(t("title"))}</title><style nonce="{nonce}">{_STYLE}</style></head>'
-        f"<body><main><h1>{escape(t('heading'))}</h1>\n"
-    )
+def _page() -> Any:
+    """The macros of templates/duck.html."""
+    return render.macros("duck.html")
 
 
-def _form(t: Translate, conversation_id: str | None, key: str | None, placeholder: str) -> str:
-    hidden = (
-        f'<input type="hidden" name="conversation_id" value="{escape(conversation_id)}">' if conversation_id else ""
-    )
-    if key:
-        hidden += f'<input type="hidden" name="key" value="{escape(key)}">'
-    return (
-        '<form method="post" action="duck" class="ask">'
-        f'<input type="text" name="query" placeholder="{escape(placeholder)}" '
-        f'aria-label="{escape(t("question_label"))}" required autofocus>'
-        f'{hidden}<button type="submit">{escape(t("ask"))}</button></form>'
-    )
-
-
-_TAIL = "</main></body></html>\n"
-
-
-def _error_block(message: str) -> str:
-    return f'<div class="error" role="alert">{escape(message)}</div>'
-
-
-def _rendered(text: str, element_id: str | None = None, prefix: str = "") -> str:
-    """The Markdown block of an answer (after `prefix`, markup of ours), or its plain text
-    when too long to render."""
-    html = markdown.render(text)
-    ident = f' id="{element_id}"' if element_id else ""
-    if html is None:
-        return f'<div class="rendered plain"{ident}>{prefix}{escape(text)}</div>'
-    return f'<div class="rendered"{ident}>{prefix}{html}</div>'
-
-
-def _files(t: Translate, files: Sequence[File], element_id: str | None = None) -> str:
-    if not files:
-        return ""
-    items = []
-    for f in files:
-        url = escape(f.url)
-        if f.type == "image":
-            items.append(
-                f'<li><a href="{url}" target="_blank" rel="{markdown.LINK_REL}">'
-                f'<img src="{url}" alt="{escape(t("image_alt"))}" loading="lazy"></a></li>'
-            )
-        else:
-            label = escape(t("download", type=f.type))
-            items.append(f'<li><a href="{url}" target="_blank" rel="{markdown.LINK_REL}" download>{label}</a></li>')
-    ident = f' id="{element_id}"' if element_id else ""
-    return f'<ul class="files"{ident} aria-label="{escape(t("files"))}">{"".join(items)}</ul>'
-
-
-def _earlier(t: Translate, turns: Sequence[Turn], loaded: bool) -> str:
-    note = "" if loaded else f'<p class="note" id="history-note">{escape(t("history_failed"))}</p>'
-    if not turns:
-        return note
-    articles = "".join(
-        f'<article class="turn"><p class="question">{escape(turn.query)}</p>'
-        f"{_rendered(turn.answer)}{_files(t, turn.files)}</article>"
-        for turn in turns
-    )
-    return f'{note}<section class="turns" id="turns" aria-label="{escape(t("earlier"))}">{articles}</section>\n'
+def _tail() -> str:
+    return str(render.macros("base.html").tail())
 
 
 def form_page(
@@ -236,8 +144,9 @@ def form_page(
 ) -> str:
     """The page without a question: a form, and the reason if a request was refused."""
     t = TEXT.bind(lang)
-    note = _error_block(message) if message else ""
-    return _head(nonce, lang) + note + _form(t, None, key, t("placeholder")) + _TAIL
+    page = _page()
+    note = page.error(message) if message else ""
+    return str(page.top(nonce, lang, t) + note + page.form(t, None, key, t("placeholder"))) + _tail()
 
 
 #: Called once the answer is complete, before the follow-up form is sent: the
@@ -264,11 +173,8 @@ def answer_page(
     properly closed page (the partial answer stays plain text and is not remembered).
     `file_origin` resolves the app's file URLs that are paths (see conversations.safe_file)."""
     t = TEXT.bind(lang)
-    yield (
-        _head(nonce, lang)
-        + _earlier(t, earlier, history_loaded)
-        + f'<p class="question">{escape(query)}</p><div class="answer" id="answer">'
-    )
+    page = _page()
+    yield str(page.top(nonce, lang, t) + page.earlier(t, earlier, history_loaded) + page.question(query))
     conversation_id: str | None = None
     error: str | None = None
     replaced: str | None = None
@@ -290,7 +196,7 @@ def answer_page(
                     if kept <= markdown.MAX_RENDER_CHARS:
                         answer.append(delta)
                         kept += len(delta)
-                    pieces.append(escape(delta))
+                    pieces.append(str(page.delta(delta)))
                 elif kind == "message_replace":
                     replaced = str(event.get("answer", ""))
                 elif kind == "message_file":
@@ -303,16 +209,15 @@ def answer_page(
                 yield "".join(pieces)
     except AppFailed as failure:
         error = error_message(failure, lang)
-    yield "</div>"
+    yield str(page.answer_end())
     final = replaced if replaced is not None else "".join(answer)
     complete = error is None and kept <= markdown.MAX_RENDER_CHARS
     if complete and (final or replaced is not None):
-        note = f'<p class="note">{escape(t("replaced"))}</p>' if replaced is not None else ""
-        yield _rendered(final, "rendered", note)
-    yield _files(t, files, "files")
+        yield str(page.rendered(final, "rendered", t("replaced") if replaced is not None else None))
+    yield str(page.files(t, files, "files"))
     if error is not None:
-        yield _error_block(error)
+        yield str(page.error(error))
     elif remember is not None and conversation_id:
         cut = final if kept <= markdown.MAX_RENDER_CHARS else final + CUT_MARK
         remember(conversation_id, Turn(query=query, answer=cut, files=tuple(files)))
-    yield _form(t, conversation_id, key, t("follow_up")) + _TAIL
+    yield str(page.form(t, conversation_id, key, t("follow_up"))) + _tail()
