@@ -2,10 +2,11 @@
 """The index page (`GET /`): what this endpoint is, its routes' public URLs with
 copyable curl lines, and a live demo of each route.
 
-Server side this only renders HTML; the demos run in the browser (the script in
-gallery.index_assets), which submits the forms with `fetch` and reads the stream.
-Everything from the app (labels, options, defaults) or the request (the hook URL) is
-HTML-escaped here; the script builds its DOM with `textContent` only. The page's text
+Server side this only renders HTML (templates/index.html, index.css, index.js); the
+demos run in the browser (index.js), which submits the forms with `fetch` and reads
+the stream. Everything from the app (labels, options, defaults) or the request (the
+hook URL) is HTML-escaped by Jinja's autoescaping; the script builds its DOM with
+`textContent` only. The page's text
 is in English or Simplified Chinese (`TEXT`), after the visitor's Accept-Language.
 """
 
@@ -13,19 +14,16 @@ from __future__ import annotations
 
 import functools
 import json
-import re
-import secrets
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from types import MappingProxyType
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlunsplit
 
 from werkzeug import Request
 
-from gallery import index_assets
+from gallery import render
 from provider import http, i18n, parsing
 from provider.app_form import FormField
 from provider.errors import AppFailed, EndpointError, Unauthorized
@@ -177,25 +175,19 @@ class Demo:
     failure: AppFailed | None = field(default=None, compare=False)
 
 
-def new_nonce() -> str:
-    return secrets.token_urlsafe(16)
+new_nonce = render.new_nonce
+
+#: Script and style only from this response (nonce); `fetch` only to this origin;
+#: nothing else loads; forms only back to us; never framed.
+CSP: Final = (
+    "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def page_headers(nonce: str, lang: i18n.Language) -> dict[str, str]:
-    """Script and style only from this response (nonce); `fetch` only to this origin;
-    nothing else loads; never framed; no referrer leaves the page; no cache keeps it."""
-    csp = (
-        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    )
-    return {
-        "Content-Security-Policy": csp,
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-        **i18n.page_headers(lang),
-    }
+    """The gallery's page headers (render.page_headers) with this page's policy."""
+    return render.page_headers(nonce, lang, CSP)
 
 
 def public_base(r: Request) -> str:
@@ -244,176 +236,27 @@ def curl_lines(demo: Demo, base: str, with_key: bool) -> list[str]:
     ]
 
 
-# --- HTML ------------------------------------------------------------------------------
-
-_CODE = re.compile(r"`([^`<>]+)`")
+# --- HTML: templates/index.html ----------------------------------------------------
 
 
-def _prose(text: str) -> str:
-    """Escaped text whose `backticked` words (setting names, JSON) show as code."""
-    return _CODE.sub(r"<code>\1</code>", escape(text))
-
-
-def _head(nonce: str, lang: i18n.Language, title: str) -> str:
-    return (
-        f'<!doctype html><html lang="{i18n.HTML_LANG[lang]}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>{escape(title)}</title><style nonce="{nonce}">{index_assets.STYLE}</style></head><body><main>'
-    )
-
-
-_TAIL = "</main></body></html>\n"
+def _page() -> Any:
+    """The macros of templates/index.html, with what they call here."""
+    return render.template("index.html").make_module({"curl_lines": curl_lines, "known": TEXT})
 
 
 def error_page(nonce: str, lang: i18n.Language, error: EndpointError) -> str:
     """The page refused: an API key to ask for, or settings the owner must fix."""
-    t = TEXT.bind(lang)
-    body = f"<h1>{escape(page_labels()[lang])}</h1>"
-    if isinstance(error, Unauthorized):
-        message = t("key_wrong") if error.code == "invalid_api_key" else t("key_needed")
-        body += (
-            f'<div class="error" role="alert">{escape(message)}</div>'
-            '<form method="get" class="key-form">'
-            f'<label for="key">{escape(t("key_label"))}</label>'
-            '<input type="password" id="key" name="key" required autocomplete="off" autofocus>'
-            f'<button type="submit">{escape(t("open"))}</button></form>'
-        )
-    else:
-        body += f'<div class="error" role="alert"><p>{escape(t("settings_error"))}</p>'
-        body += f'<p lang="en">{escape(error.message)} ({escape(error.code)})</p></div>'
-    return _head(nonce, lang, page_labels()[lang]) + body + _TAIL
+    label = page_labels()[lang]
+    return str(_page().error_page(nonce, lang, TEXT.bind(lang), label, error, isinstance(error, Unauthorized)))
 
 
 def page(
     nonce: str, lang: i18n.Language, base: str, demos: Sequence[Demo], *, key_required: bool, key: str | None
 ) -> str:
     """The whole page."""
+    label = page_labels()[lang]
     t = TEXT.bind(lang)
-    parts = [
-        _head(nonce, lang, page_labels()[lang]),
-        f"<h1>{escape(page_labels()[lang])}</h1>",
-        f'<p class="intro">{escape(t("intro", base=base, plugin=page_labels()[lang]))}</p>',
-        f'<noscript><p class="note">{escape(t("noscript"))}</p></noscript>',
-    ]
-    if key_required:
-        parts.append(
-            f'<section class="card" aria-labelledby="key-heading"><h2 id="key-heading">{escape(t("key_heading"))}</h2>'
-            f'<label for="api-key">{escape(t("key_label"))}</label>'
-            f'<input type="password" id="api-key" autocomplete="off" value="{escape(key or "")}">'
-            f'<p class="note">{escape(t("key_note"))}</p></section>'
-        )
-    parts.extend(_section(demo, t, base, key_required, key) for demo in demos)
-    data = json.dumps(SCRIPT_TEXT.templates(lang), ensure_ascii=False).replace("<", "\\u003c")
-    parts.append(f'<script type="application/json" id="page-text">{data}</script>')
-    parts.append(f'<script nonce="{nonce}">{index_assets.SCRIPT}</script>')
-    parts.append(_TAIL)
-    return "".join(parts)
-
-
-def _section(demo: Demo, t: Any, base: str, key_required: bool, key: str | None) -> str:
-    route = demo.route
-    url = f"{base}/{route}"
-    out = [
-        f'<section class="card" id="{route}" aria-labelledby="{route}-heading">',
-        f'<h2 id="{route}-heading">{escape(t(f"{route}_title"))}</h2>',
-        f"<p>{_prose(t(f'{route}_about'))}</p>",
-        f'<p class="url"><span>{escape(t("url"))}</span> <code>{escape(url)}</code></p>',
-    ]
-    if demo.state == "unset":
-        out.append(f'<p class="unset" role="status">{_prose(t("unset", setting=demo.setting))}</p></section>')
-        return "".join(out)
-    if demo.state == "failed" and demo.failure is not None:
-        code = demo.failure.code
-        reason = t(code, setting=demo.setting) if code in TEXT else demo.failure.message
-        message = t("unavailable", message=reason, code=code)
-        out.append(f'<p class="unset" role="status">{_prose(message)}</p></section>')
-        return "".join(out)
-    lines = "\n".join(curl_lines(demo, base, key_required))
-    out.append(
-        f"<h3>{escape(t('curl'))}</h3>"
-        + (f'<p class="note">{escape(t("curl_key"))}</p>' if key_required else "")
-        + f'<div class="curl"><pre id="{route}-curl"><code>{escape(lines)}</code></pre>'
-        f'<button type="button" class="copy" data-copy="{route}-curl" '
-        f'aria-label="{escape(t("copy_label", route="/" + route))}">{escape(t("copy"))}</button></div>'
-        f"<h3>{escape(t('try_it'))}</h3>"
-    )
-    out.append(_duck_form(t, key_required, key) if route == "duck" else _run_form(demo, t))
-    out.append("</section>")
-    return "".join(out)
-
-
-def _duck_form(t: Any, key_required: bool, key: str | None) -> str:
-    hidden = f'<input type="hidden" name="key" value="{escape(key or "")}">' if key_required else ""
-    return (
-        '<form method="get" action="duck" class="duck-form" id="duck-form">'
-        f'<label for="duck-query">{escape(t("question"))}</label>'
-        '<div class="row"><input type="text" id="duck-query" name="query" required '
-        f'placeholder="{escape(t("duck_placeholder"))}">{hidden}'
-        f'<button type="submit">{escape(t("ask"))}</button></div></form>'
-    )
-
-
-def _run_form(demo: Demo, t: Any) -> str:
-    route = demo.route
-    fields = "".join(_field(route, f, t) for f in demo.fields)
-    if not demo.fields:
-        fields = f'<p class="note">{escape(t("no_inputs"))}</p>'
-    elif any(f.required for f in demo.fields):
-        fields = f'<p class="note">{escape(t("required_note"))}</p>' + fields
-    result_heading = t("text") if route == "workflow" else t("answer")
-    nodes = f'<h4>{escape(t("nodes"))}</h4><ol class="nodes" data-part="nodes"></ol>' if route == "workflow" else ""
-    return (
-        f'<form class="run-form" id="{route}-form" data-route="{route}">{fields}'
-        f'<button type="submit">{escape(t("run"))}</button></form>'
-        f'<div class="run" id="{route}-run" data-part="run" hidden>'
-        '<p class="status" role="status" data-part="status"></p>'
-        f"{nodes}"
-        f'<h4>{escape(result_heading)}</h4><div class="text" data-part="text"></div>'
-        f'<div data-part="outputs-box" hidden><h4>{escape(t("outputs"))}</h4>'
-        '<pre class="outputs" data-part="outputs"></pre></div>'
-        '<div class="error" role="alert" data-part="error" hidden></div></div>'
-    )
-
-
-def _field(route: str, f: FormField, t: Any) -> str:
-    """One labelled input for the variable; `data-var`/`data-kind` tell the script how to send it."""
-    ident = f"{route}-in-{f.variable}"
-    mark = ' <span class="req" aria-hidden="true">*</span>' if f.required else ""
-    label = f'<label for="{escape(ident)}">{escape(f.label)}{mark}</label>'
-    common = f'id="{escape(ident)}" name="{escape(f.variable)}" data-var="{escape(f.variable)}" data-kind="{f.kind}"'
-    if f.required and f.kind != "checkbox":  # a required checkbox may still be sent unticked (false)
-        common += " required"
-    hint = ""
-    if f.max_length and f.kind in ("text-input", "paragraph"):
-        hint = t("max_chars", count=f.max_length)
-        common += f' maxlength="{f.max_length}"'
-    elif f.max_length and f.kind == "file-list":
-        hint = t("max_files", count=f.max_length)
-        common += f' data-max-files="{f.max_length}"'
-    if hint:
-        common += f' aria-describedby="{escape(ident)}-hint"'
-    default = "" if f.default is None else str(f.default)
-    if f.kind == "paragraph":
-        control = f'<textarea {common} rows="4">{escape(default)}</textarea>'
-    elif f.kind == "select":
-        options = "" if f.required and f.default in f.options else f'<option value="">{escape(t("choose"))}</option>'
-        for option in f.options:
-            selected = " selected" if option == f.default else ""
-            options += f'<option value="{escape(option)}"{selected}>{escape(option)}</option>'
-        control = f"<select {common}>{options}</select>"
-    elif f.kind == "number":
-        control = f'<input type="number" step="any" {common} value="{escape(default)}">'
-    elif f.kind == "checkbox":
-        checked = " checked" if f.default is True else ""
-        return f'<div class="field check"><input type="checkbox" {common}{checked}>{label}</div>'
-    elif f.is_file:
-        accept = f' accept="{escape(f.accept)}"' if f.accept else ""
-        multiple = " multiple" if f.kind == "file-list" else ""
-        control = f'<input type="file" {common}{accept}{multiple}>'
-    else:
-        control = f'<input type="text" {common} value="{escape(default)}">'
-    hint_html = f'<small id="{escape(ident)}-hint">{escape(hint)}</small>' if hint else ""
-    return f'<div class="field">{label}{control}{hint_html}</div>'
+    return str(_page().page(nonce, lang, t, label, base, demos, key_required, key, SCRIPT_TEXT.templates(lang)))
 
 
 def example_inputs(fields: Sequence[FormField]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from provider import i18n
 
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 _LINE_BREAK = re.compile(r"\n[ \t]*")
-_CODE = re.compile(r"`([^`<>]+)`")
+_CODE = re.compile(r"`([^`]+)`")
 
 
 class _Compact(Extension):

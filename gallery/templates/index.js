@@ -1,4 +1,12 @@
 
+// The gallery page's script (sent inline with the page's CSP nonce; the page loads
+// nothing else, so it works on a Dify without internet access). It runs the workflow
+// and completion demos: it sends the form as JSON (or as multipart when files are
+// chosen: part `inputs` = the other inputs as JSON, one part per file named after its
+// variable), reads the Server-Sent Events from `fetch` as they arrive, and shows them.
+// Everything from the app or the server reaches the DOM through `textContent` /
+// `append(string)`, never as HTML. The API key is read from its field when a request
+// is sent and never stored.
 (() => {
   "use strict";
   const TEXT = JSON.parse(document.getElementById("page-text").textContent);
