@@ -98,7 +98,9 @@ def test_hostile_answer_is_shown_as_text(gallery: RunningDevkit, client: httpx.C
     assert (
         "&lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(2)&lt;/script&gt; &amp; &quot;quoted&quot;" in page.text
     )
-    assert "&lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(2)&lt;/script&gt; &amp; &#34;quoted&#34;" in page.text
+    assert (
+        "&lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(2)&lt;/script&gt; &amp; &#34;quoted&#34;" in page.text
+    )
 
 
 def test_hostile_question_is_shown_as_text(gallery: RunningDevkit, client: httpx.Client) -> None:
