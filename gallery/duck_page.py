@@ -118,9 +118,9 @@ def error_message(error: EndpointError, lang: i18n.Language) -> str:
 new_nonce = render.new_nonce
 
 #: No script at all; styles only from this response; images (the app's files) only
-#: over http(s); forms only back to us; never framed.
+#: over http(s), and the page's inline icon; forms only back to us; never framed.
 CSP = (
-    "default-src 'none'; style-src 'nonce-{nonce}'; img-src https: http:; "
+    "default-src 'none'; style-src 'nonce-{nonce}'; img-src https: http: data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 

@@ -178,10 +178,11 @@ class Demo:
 new_nonce = render.new_nonce
 
 #: Script and style only from this response (nonce); `fetch` only to this origin;
-#: nothing else loads; forms only back to us; never framed.
+#: images only inline (the page's icon); nothing else loads; forms only back to us;
+#: never framed.
 CSP: Final = (
     "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 

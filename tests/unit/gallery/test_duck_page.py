@@ -103,6 +103,8 @@ def test_the_page_headers_forbid_framing_referrers_and_inline_styles() -> None:
     headers = duck_page.page_headers(NONCE)
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"] == "no-store"  # one visitor's answer is kept by no cache
     directives = dict(d.strip().split(" ", 1) for d in headers["Content-Security-Policy"].split(";"))
     assert directives["style-src"] == f"'nonce-{NONCE}'"
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
@@ -166,7 +168,7 @@ def test_an_app_error_is_not_remembered_as_a_turn() -> None:
 def test_the_csp_allows_web_images_and_still_no_script_or_inline_style() -> None:
     csp = duck_page.page_headers(NONCE)["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
-    assert directives["img-src"] == "https: http:"
+    assert directives["img-src"] == "https: http: data:"  # data: for the page's inline icon
     assert "script-src" not in csp
     assert "unsafe" not in csp
 
@@ -194,7 +196,7 @@ def test_the_chinese_page_is_marked_as_chinese() -> None:
 
 def test_the_csp_sends_forms_only_back_and_forbids_base_and_framing() -> None:
     assert duck_page.page_headers(NONCE)["Content-Security-Policy"] == (
-        f"default-src 'none'; style-src 'nonce-{NONCE}'; img-src https: http:; "
+        f"default-src 'none'; style-src 'nonce-{NONCE}'; img-src https: http: data:; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
 

@@ -184,7 +184,7 @@ def test_error_pages_speak_the_visitors_language() -> None:
 def test_page_headers_exact() -> None:
     assert index_page.page_headers("N0NCE", "en_US") == {
         "Content-Security-Policy": "default-src 'none'; script-src 'nonce-N0NCE'; style-src 'nonce-N0NCE'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "connect-src 'self'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
