@@ -73,9 +73,10 @@ def realm() -> str:
 
 def _error_headers(error: EndpointError) -> dict[str, str]:
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-    if isinstance(error, Unauthorized):
-        # RFC 9110: a 401 must say which scheme it wants.
-        headers["WWW-Authenticate"] = f'Bearer realm="{realm()}"'
+    if isinstance(error, Unauthorized) and error.scheme:
+        # RFC 9110: a 401 must say which scheme it wants; one that is not about an HTTP
+        # authentication scheme (a request signature) claims none.
+        headers["WWW-Authenticate"] = f'{error.scheme} realm="{realm()}"'
     return headers
 
 
