@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - the Chinese texts use full-width punctuation on purpose
 """The Duck page: a conversation, the new answer streamed as the chat app writes it.
 
 The markup is templates/duck.html (rendered by gallery.render, in the pieces this
@@ -26,7 +25,7 @@ and English messages are the errors' own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 from gallery import markdown, render
 from gallery.conversations import CUT_MARK, MAX_FILES, File, Turn, safe_file
@@ -34,78 +33,12 @@ from provider import i18n
 from provider.errors import AppFailed, EndpointError
 from provider.pacing import KEEPALIVE, keepalive_batches
 
-TEXT = i18n.Catalog(
-    {
-        "title": {"en_US": "Duck", "zh_Hans": "Duck 鸭子"},
-        "heading": {"en_US": "🦆 Duck", "zh_Hans": "🦆 Duck 鸭子"},
-        "ask": {"en_US": "Ask", "zh_Hans": "提问"},
-        "placeholder": {"en_US": "Ask the duck anything", "zh_Hans": "问鸭子任何问题"},
-        "follow_up": {"en_US": "Ask a follow-up question", "zh_Hans": "继续追问"},
-        "question_label": {"en_US": "Your question", "zh_Hans": "你的问题"},
-        "earlier": {"en_US": "Earlier in this conversation", "zh_Hans": "本次对话的前文"},
-        "history_failed": {
-            "en_US": "The earlier turns of this conversation could not be loaded.",
-            "zh_Hans": "无法载入本次对话的前文。",
-        },
-        "replaced": {"en_US": "The app replaced its answer with:", "zh_Hans": "应用将其回答替换为："},
-        "files": {"en_US": "Files from the app", "zh_Hans": "应用发送的文件"},
-        "image_alt": {"en_US": "Image from the app", "zh_Hans": "应用发送的图片"},
-        "download": {"en_US": "Download file ({type})", "zh_Hans": "下载文件（{type}）"},
-        "app_error": {"en_US": "The app reported an error: {message}", "zh_Hans": "应用报告了错误：{message}"},
-        "no_details": {"en_US": "no details", "zh_Hans": "无详细信息"},
-    }
-)
+#: The page's text (templates/duck.html), checked for every language when this module loads.
+TEXT: Final = i18n.Catalog(render.macros("duck.html").TEXT)
 
-#: Duck's error messages in Chinese, by error code (English: the error's own message,
-#: which names fields and limits exactly). Codes Duck cannot meet fall back to English.
-ERRORS = i18n.Catalog(
-    {
-        "missing_api_key": {
-            "en_US": "This endpoint needs an API key.",
-            "zh_Hans": "此端点需要 API 密钥：请在地址中加上 ?key=<密钥>，或使用 Authorization: Bearer <密钥> 请求头。",
-        },
-        "invalid_api_key": {
-            "en_US": "The API key is wrong.",
-            "zh_Hans": "API 密钥不正确：请使用端点设置中配置的密钥。",
-        },
-        "missing_query": {"en_US": "Type a question.", "zh_Hans": "请输入问题：`query` 为空。"},
-        "field_too_large": {
-            "en_US": "A field is too long.",
-            "zh_Hans": "问题或其他字段过长，请缩短后再试。",
-        },
-        "invalid_field": {
-            "en_US": "A field is invalid.",
-            "zh_Hans": "请求中的字段无效（`query` 和 `user` 须为文本，`conversation_id` 须为之前回答返回的 ID）。",
-        },
-        "invalid_json": {"en_US": "The body is not JSON.", "zh_Hans": "请求体不是有效的 UTF-8 JSON。"},
-        "invalid_body": {"en_US": "The body is not an object.", "zh_Hans": "请求体必须是 JSON 对象。"},
-        "app_not_configured": {
-            "en_US": "No app is configured.",
-            "zh_Hans": "此端点尚未正确配置：工作区所有者需要在 Dify 中检查端点的 `chat_app`、"
-            "`keepalive_seconds` 和 `allowed_origins` 设置。",
-        },
-        "app_not_found": {
-            "en_US": "The app was not found.",
-            "zh_Hans": "在此工作区中找不到 `chat_app` 设置的应用，请在端点设置中选择其他应用。",
-        },
-        "app_wrong_type": {
-            "en_US": "The app has the wrong type.",
-            "zh_Hans": "`chat_app` 设置的应用类型不对，请选择聊天类应用。",
-        },
-        "conversation_not_found": {
-            "en_US": "This conversation does not exist.",
-            "zh_Hans": "此对话不存在（或属于其他应用）：请开始新的对话。",
-        },
-        "invalid_inputs": {"en_US": "The app rejected the request.", "zh_Hans": "应用拒绝了此请求。"},
-        "app_permission_denied": {
-            "en_US": "The plugin may not call apps.",
-            "zh_Hans": "插件无权调用应用（其清单缺少应用权限）。",
-        },
-        "app_timeout": {"en_US": "The app did not answer in time.", "zh_Hans": "应用未能及时回答。"},
-        "app_stream_failed": {"en_US": "The app failed while answering.", "zh_Hans": "应用在回答过程中出错。"},
-        "app_failed": {"en_US": "The app could not be run.", "zh_Hans": "无法运行该应用。"},
-    }
-)
+#: Duck's error messages in Chinese, by error code (templates/duck.html); English: the
+#: error's own message, which names fields and limits exactly.
+ERRORS: Final = i18n.Catalog(render.macros("duck.html").ERRORS)
 
 
 def error_message(error: EndpointError, lang: i18n.Language) -> str:
