@@ -102,7 +102,7 @@ def configured_tools(settings: Mapping[str, Any], config: EndpointSettings) -> l
         app_id = config.apps.get(setting)
         if app_id is None:
             continue
-        name = _text(settings, name_setting(kind), 64) or default_name
+        name = _text(settings, name_setting(kind), 1000) or default_name  # too long: refused below
         if not _TOOL_NAME.fullmatch(name):
             raise AppNotConfigured(
                 f"The endpoint's `{name_setting(kind)}` setting must be 1-64 letters, digits, `_`, `-` or `.` "
