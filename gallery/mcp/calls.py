@@ -103,9 +103,7 @@ class Collected:
         if self.kind == "workflow":
             return self._workflow_result()
         if self.workflow_status is not None and self.workflow_status not in _SUCCEEDED:  # a chatflow's run
-            return error_result(
-                f"The app's run ended {self.workflow_status}: {self.workflow_error or 'no reason given'}."
-            )
+            return error_result(f"The app's run ended {self.workflow_status}: {_reason(self.workflow_error)}")
         content = [{"type": "text", "text": self.answer}]
         structured: dict[str, Any] = {"answer": self.answer}
         if self.kind == "chat" and self.conversation_id:
@@ -117,12 +115,16 @@ class Collected:
         if self.workflow_status is None:
             return error_result("The workflow ended without a result.")
         if self.workflow_status not in _SUCCEEDED:
-            reason = self.workflow_error or "no reason given"
-            return error_result(f"The workflow run ended {self.workflow_status}: {reason}.")
+            return error_result(f"The workflow run ended {self.workflow_status}: {_reason(self.workflow_error)}")
         outputs = self.outputs if isinstance(self.outputs, dict) else {}
         texts = [value for value in outputs.values() if isinstance(value, str)]
         text = texts[0] if len(outputs) == 1 and texts else json.dumps(outputs, ensure_ascii=False)
         return {"content": [{"type": "text", "text": text}], "structuredContent": outputs, "isError": False}
+
+
+def _reason(error: str | None) -> str:
+    """Dify's error text as the end of a sentence (it may end with its own period)."""
+    return (error or "no reason given").rstrip(". ") + "."
 
 
 Step = Progress | Literal[KeepAlive.KEEPALIVE] | dict[str, Any]

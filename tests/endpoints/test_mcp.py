@@ -167,6 +167,26 @@ def test_a_failing_app_is_a_tool_error(gallery: RunningDevkit, tool: str, argume
     assert result.content[0].text == says
 
 
+def test_owner_chosen_names_and_a_failed_workflow_run(gallery: RunningDevkit) -> None:
+    """mcp-named (tests/fixtures/gallery.yaml): names, title and description from the
+    settings; demo-workflow-fails ends its run `failed` (no error event), a tool error."""
+
+    async def work(client: Client) -> tuple[list[Any], Any]:
+        listed = (await client.list_tools()).tools
+        return listed, await client.call_tool("summarise", {})
+
+    listed, failed = with_client(gallery.url("mcp-named", "/mcp"), work)
+    assert [(tool.name, tool.title) for tool in listed] == [
+        ("echo.chat", "Ask the chat app"),
+        ("summarise", "Summarise a topic"),
+    ]
+    assert listed[1].description == "Summarises a topic in one line."
+    assert failed.is_error
+    assert failed.content[0].text == (
+        "The workflow run ended failed: The model provider returned an error (simulated)."
+    )
+
+
 def test_refused_arguments_are_a_tool_error_and_the_app_never_runs(gallery: RunningDevkit) -> None:
     before = gallery.app_calls().get("gallery-form-workflow", 0)
 
