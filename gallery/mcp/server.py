@@ -148,9 +148,6 @@ def list_tools(session: Session, offered: Sequence[tools.Tool]) -> list[dict[str
     by provider.app_form)."""
     listed = []
     for tool in offered:
-        if not tool.takes_form:
-            listed.append(tools.definition(tool, None))
-            continue
         try:
             fields = app_form.fetch_form(session, tool.app_id, tool.setting)
         except EndpointError:
@@ -198,12 +195,13 @@ def prepare(session: Session, tool: tools.Tool, arguments: Mapping[str, Any], co
     """The app call for `arguments`: checked against the app's form read now, files
     uploaded. EndpointError (ToolInputRefused, FileRejected, AppFailed, ...) if refused."""
     call = AppCall(session, kind=tool.kind, setting=tool.setting, app_id=tool.app_id)
-    if not tool.takes_form:
-        chat = tools.chat_arguments(arguments)
-        return replace(call, query=chat.query, conversation_id=chat.conversation_id)
     parameters = call.parameters()
-    form = files.InputForm.from_parameters(parameters)
-    checked = tools.form_arguments(app_form.parse_form(parameters), form, arguments, config.max_file_bytes)
+    form, fields = files.InputForm.from_parameters(parameters), app_form.parse_form(parameters)
+    inputs = arguments
+    if tool.kind == "chat":
+        chat = tools.chat_arguments(arguments, has_form=bool(fields))
+        call, inputs = replace(call, query=chat.query, conversation_id=chat.conversation_id), chat.inputs
+    checked = tools.form_arguments(fields, form, inputs, config.max_file_bytes)
     uploaded = files.upload(call, checked.uploads, form) if checked.uploads else {}
     return replace(call, inputs={**checked.inputs, **tools.file_inputs(checked, uploaded, form)})
 

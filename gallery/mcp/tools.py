@@ -5,10 +5,10 @@ checks that turn a call's arguments into the app's inputs.
 The schema is read from `fetch_app`'s `user_input_form` (via `provider.app_form`) on
 every `tools/list` and `tools/call`, never written by hand, so it follows the app when
 its form changes. A chat-type app's tool takes `query` and `conversation_id` (what
-Dify's chat interface takes). File inputs take `{"url": ...}` (Dify downloads it:
-`transfer_method: remote_url`) or `{"content": <base64>, "filename": ...}` (uploaded
-with `session.file.upload` like /workflow's multipart files, after the same checks
-against the form: `provider.files`).
+Dify's chat interface takes), and the app's own form as `inputs` when it has one.
+File inputs take `{"url": ...}` (Dify downloads it: `transfer_method: remote_url`) or
+`{"content": <base64>, "filename": ...}` (uploaded with `session.file.upload` like
+/workflow's multipart files, after the same checks against the form: `provider.files`).
 
 Refused arguments raise `ToolInputRefused`: a tool result with `isError: true` the
 model can read and correct, not a protocol error (MCP's tools page says so).
@@ -87,11 +87,6 @@ class Tool:
     kind: AppKind
     setting: str
     app_id: str
-
-    @property
-    def takes_form(self) -> bool:
-        """Workflow and completion tools take the app's input form; chat tools a question."""
-        return self.kind != "chat"
 
 
 def configured_tools(settings: Mapping[str, Any], config: EndpointSettings) -> list[Tool]:
@@ -205,13 +200,23 @@ def form_schema(fields: Sequence[app_form.FormField]) -> dict[str, Any]:
     }
 
 
-def definition(tool: Tool, fields: Sequence[app_form.FormField] | None) -> dict[str, Any]:
+def chat_schema(fields: Sequence[app_form.FormField]) -> dict[str, Any]:
+    """A chat tool's input schema: `query`, `conversation_id`, and the app's own form (a
+    chat app may have one) as `inputs`, so that its names cannot collide with those two."""
+    if not fields:
+        return CHAT_SCHEMA
+    inputs = {**form_schema(fields), "description": "The chat app's inputs (its input form)."}
+    required = ["query", "inputs"] if inputs["required"] else ["query"]
+    return {**CHAT_SCHEMA, "properties": {**CHAT_SCHEMA["properties"], "inputs": inputs}, "required": required}
+
+
+def definition(tool: Tool, fields: Sequence[app_form.FormField]) -> dict[str, Any]:
     """The tool as `tools/list` gives it."""
     return {
         "name": tool.name,
         "title": tool.title,
         "description": tool.description,
-        "inputSchema": form_schema(fields or ()) if tool.takes_form else CHAT_SCHEMA,
+        "inputSchema": chat_schema(fields) if tool.kind == "chat" else form_schema(fields),
     }
 
 
@@ -222,6 +227,7 @@ def definition(tool: Tool, fields: Sequence[app_form.FormField] | None) -> dict[
 class ChatArguments:
     query: str
     conversation_id: str | None
+    inputs: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -235,15 +241,21 @@ class FormArguments:
     order: dict[str, tuple[tuple[str, Any], ...]]
 
 
-def chat_arguments(arguments: Mapping[str, Any]) -> ChatArguments:
-    unknown = sorted(set(arguments) - {"query", "conversation_id"})
+def chat_arguments(arguments: Mapping[str, Any], *, has_form: bool) -> ChatArguments:
+    """`query`, `conversation_id` and (when the app has a form) `inputs`, checked as /duck checks them."""
+    takes = ("query", "conversation_id", "inputs") if has_form else ("query", "conversation_id")
+    unknown = sorted(set(arguments) - set(takes))
     if unknown:
-        raise ToolInputRefused(f"Unknown argument `{unknown[0][:60]}`: this tool takes `query` and `conversation_id`.")
+        names = ", ".join(f"`{name}`" for name in takes[:-1]) + f" and `{takes[-1]}`"
+        raise ToolInputRefused(f"Unknown argument `{unknown[0][:60]}`: this tool takes {names}.")
     try:
         question = parsing.question(arguments)
     except BadRequest as refused:
         raise ToolInputRefused(refused.message) from None
-    return ChatArguments(query=question.query, conversation_id=question.conversation_id)
+    inputs = arguments.get("inputs", {})
+    if not isinstance(inputs, Mapping):
+        raise ToolInputRefused("`inputs` must be an object: the chat app's inputs by name.")
+    return ChatArguments(query=question.query, conversation_id=question.conversation_id, inputs=inputs)
 
 
 def form_arguments(

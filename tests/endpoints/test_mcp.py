@@ -187,6 +187,23 @@ def test_owner_chosen_names_and_a_failed_workflow_run(gallery: RunningDevkit) ->
     )
 
 
+def test_a_chat_apps_own_form_is_the_chat_tools_inputs(gallery: RunningDevkit) -> None:
+    async def work(client: Client) -> tuple[dict[str, Any], Any, Any]:
+        schema = (await client.list_tools()).tools[0].input_schema
+        missing = await client.call_tool("chat", {"query": "hi"})
+        return schema, missing, await client.call_tool("chat", {"query": "hi", "inputs": {"name": "Ada"}})
+
+    schema, missing, answered = with_client(gallery.url("mcp-chat-form", "/mcp"), work)
+    assert schema["required"] == ["query", "inputs"]
+    assert schema["properties"]["inputs"]["properties"] == {
+        "name": {"type": "string", "maxLength": 20, "description": "name"}
+    }
+    assert missing.is_error
+    assert missing.content[0].text == "`name` (name) is required."
+    assert not answered.is_error
+    assert answered.content[0].text == "Hello Ada."
+
+
 def test_refused_arguments_are_a_tool_error_and_the_app_never_runs(gallery: RunningDevkit) -> None:
     before = gallery.app_calls().get("gallery-form-workflow", 0)
 

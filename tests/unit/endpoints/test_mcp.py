@@ -132,10 +132,21 @@ def test_a_file_as_base64_is_uploaded_and_passed_to_the_app() -> None:
 def test_an_app_that_is_gone_is_left_out_of_the_list_and_its_call_is_a_tool_error() -> None:
     gone = FakeFetchApp(error="fetch app failed: app not found")
     listed = json.loads(text(post(rpc("tools/list"), fakes=session(fetch_app=gone))))
-    assert [tool["name"] for tool in listed["result"]["tools"]] == ["chat"]
+    assert listed["result"]["tools"] == []
     called = json.loads(text(post(rpc("tools/call", {"name": "run_workflow"}), fakes=session(fetch_app=gone))))
     assert called["result"]["isError"] is True
     assert "`workflow_app`" in called["result"]["content"][0]["text"]
+
+
+def test_a_chat_app_with_a_form_gets_its_inputs_checked_and_passed() -> None:
+    chat = FakeAppInterface(events=[{"event": "message", "answer": "ok", "conversation_id": "c1"}])
+    refused = post(rpc("tools/call", {"name": "chat", "arguments": {"query": "hi"}}), fakes=session(chat=chat))
+    assert json.loads(text(refused))["result"]["content"][0]["text"] == "`topic` (Topic) is required."
+    assert chat.calls == []
+    arguments = {"query": "hi", "inputs": {"topic": "ducks"}}
+    answered = post(rpc("tools/call", {"name": "chat", "arguments": arguments}), fakes=session(chat=chat))
+    assert json.loads(text(answered))["result"]["structuredContent"] == {"answer": "ok", "conversation_id": "c1"}
+    assert (chat.calls[0]["query"], chat.calls[0]["inputs"]) == ("hi", {"topic": "ducks"})
 
 
 @pytest.mark.parametrize(

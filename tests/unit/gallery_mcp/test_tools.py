@@ -99,7 +99,16 @@ def test_the_schema_follows_the_form_when_it_changes() -> None:
         "required": ["pages"],
         "additionalProperties": False,
     }
-    assert tools.definition(configured(APPS)[0], None)["inputSchema"] == tools.CHAT_SCHEMA
+    assert tools.definition(configured(APPS)[0], [])["inputSchema"] == tools.CHAT_SCHEMA
+
+
+def test_a_chat_apps_own_form_is_its_tools_inputs() -> None:
+    schema = tools.definition(configured(APPS)[0], FIELDS)["inputSchema"]
+    assert list(schema["properties"]) == ["query", "conversation_id", "inputs"]
+    assert schema["required"] == ["query", "inputs"]
+    assert schema["properties"]["inputs"]["properties"] == tools.form_schema(FIELDS)["properties"]
+    optional = app_form.parse_form({"user_input_form": [{"paragraph": {"variable": "notes", "label": "Notes"}}]})
+    assert tools.chat_schema(optional)["required"] == ["query"]
 
 
 def form_arguments(arguments: dict[str, Any], max_bytes: int = 1000) -> tools.FormArguments:
@@ -195,15 +204,28 @@ def test_inputs_over_the_size_limit_are_refused() -> None:
         ({"query": 3}, "`query` must be a string."),
         ({"query": "hi", "conversation_id": "nope"}, "`conversation_id` must be the id returned with a previous"),
         ({"query": "hi", "user": "me"}, "Unknown argument `user`: this tool takes `query` and `conversation_id`."),
+        ({"query": "hi", "inputs": {}}, "Unknown argument `inputs`: this tool takes `query` and `conversation_id`."),
     ],
 )
 def test_chat_arguments(arguments: dict[str, Any], says: str) -> None:
     with pytest.raises(tools.ToolInputRefused) as error:
-        tools.chat_arguments(arguments)
+        tools.chat_arguments(arguments, has_form=False)
     assert error.value.message.startswith(says)
+
+
+def test_chat_arguments_of_an_app_with_a_form() -> None:
+    checked = tools.chat_arguments({"query": "hi", "inputs": {"title": "a"}}, has_form=True)
+    assert checked.inputs == {"title": "a"}
+    assert tools.chat_arguments({"query": "hi"}, has_form=True).inputs == {}
+    with pytest.raises(tools.ToolInputRefused) as error:
+        tools.chat_arguments({"query": "hi", "inputs": "title=a"}, has_form=True)
+    assert error.value.message == "`inputs` must be an object: the chat app's inputs by name."
+    with pytest.raises(tools.ToolInputRefused) as error:
+        tools.chat_arguments({"query": "hi", "x": 1}, has_form=True)
+    assert error.value.message == "Unknown argument `x`: this tool takes `query`, `conversation_id` and `inputs`."
 
 
 def test_good_chat_arguments() -> None:
     conversation = "3f2b0f3e-9a4c-4c5e-8d3b-2a1b0c9d8e7f"
-    checked = tools.chat_arguments({"query": "hi", "conversation_id": conversation})
-    assert (checked.query, checked.conversation_id) == ("hi", conversation)
+    checked = tools.chat_arguments({"query": "hi", "conversation_id": conversation}, has_form=False)
+    assert (checked.query, checked.conversation_id, checked.inputs) == ("hi", conversation, {})
