@@ -22,6 +22,7 @@ class McpEndpoint(Endpoint):
             # 1. the endpoint's settings, read once (the tools: one per app set); nothing happens without the key
             config = EndpointSettings.parse(settings)
             offered = tools.configured_tools(settings, config)
+            protocol.check_origin(r, config.allowed_origins)  # a page on another origin: 403 unless allowed
             auth.require_api_key(r, config.api_key)
             # 2. parse and check the JSON-RPC message (its protocol revision, its headers)
             message = protocol.parse(r)

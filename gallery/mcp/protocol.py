@@ -29,9 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from werkzeug import Request
 
+from provider.cors import ALLOWED_ORIGINS, AllowedOrigins
 from provider.errors import EndpointError
 from provider.parsing import request_body
 
@@ -114,6 +116,13 @@ class NotAcceptable(McpError):
 
     status = 406
     code = "not_acceptable"
+
+
+class OriginNotAllowed(EndpointError):
+    """A browser page on an origin the endpoint does not allow (DNS-rebinding guard)."""
+
+    status = 403
+    code = "origin_not_allowed"
 
 
 class MethodNotAllowed(EndpointError):
@@ -257,6 +266,30 @@ def unsupported(requested: str, request_id: RequestId | None) -> UnsupportedVers
         request_id=request_id,
         data={"supported": list(SUPPORTED_VERSIONS), "requested": requested},
     )
+
+
+def check_origin(r: Request, allowed: AllowedOrigins) -> None:
+    """The transport's rule (2025-06-18 and later, "Security Warning"): an `Origin` that is
+    present and not valid is answered 403. Valid: an origin of the `allowed_origins`
+    setting, or the endpoint's own (from the `Dify-Hook-Url` the daemon sends). Clients
+    that are not browsers send no `Origin` and are not concerned."""
+    origin = r.headers.get("Origin")
+    if origin is None or allowed.allows(origin) or origin.lower() == _own_origin(r):
+        return
+    raise OriginNotAllowed(
+        "Pages on this origin may not call this MCP server: the workspace owner can add the origin to the "
+        f"endpoint's `{ALLOWED_ORIGINS}` setting."
+    )
+
+
+def _own_origin(r: Request) -> str | None:
+    try:
+        parts = urlsplit(r.headers.get("Dify-Hook-Url", ""))
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def decode_header_value(value: str | None) -> str | None:

@@ -486,3 +486,17 @@ def test_cors_preflight_allows_the_mcp_headers(gallery: RunningDevkit, client: h
     for header in ("Authorization", "Content-Type", "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"):
         assert header in allowed
     assert "access-control-allow-origin" not in client.options(gallery.url("open", "/mcp"), headers=headers).headers
+
+
+def test_a_post_from_a_page_on_another_origin_is_403_unless_allowed(
+    gallery: RunningDevkit, client: httpx.Client
+) -> None:
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    refused = post(client, gallery.url("open", "/mcp"), ping, {"Origin": "https://evil.example"})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["data"] == {"code": "origin_not_allowed"}
+    allowed = post(client, gallery.url("cors", "/mcp"), ping, {"Origin": "https://app.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    own = post(client, gallery.url("open", "/mcp"), ping, {"Origin": gallery.base_url})  # the endpoint's own page
+    assert own.status_code == 200

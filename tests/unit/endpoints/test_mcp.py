@@ -162,6 +162,25 @@ def test_a_broken_setting_is_503_naming_it(settings: dict[str, Any], code: str) 
     assert json.loads(text(response))["error"]["data"] == {"code": code}
 
 
+@pytest.mark.parametrize(
+    ("origin", "hook_url", "status"),
+    [
+        ("https://evil.example", None, 403),
+        ("https://evil.example", "https://dify.example/e/abc/mcp", 403),
+        ("https://dify.example", "https://dify.example/e/abc/mcp", 200),
+        ("https://app.example", None, 200),
+        ("null", None, 403),
+    ],
+)
+def test_a_page_on_an_origin_not_allowed_is_403(origin: str, hook_url: str | None, status: int) -> None:
+    """The transport's DNS-rebinding rule: an Origin present and not valid is 403."""
+    headers = {"Origin": origin} | ({"Dify-Hook-Url": hook_url} if hook_url else {})
+    response = post(rpc("ping"), settings={**SETTINGS, "allowed_origins": "https://app.example"}, headers=headers)
+    assert response.status_code == status
+    if status == 403:
+        assert json.loads(text(response))["error"]["data"] == {"code": "origin_not_allowed"}
+
+
 def test_responses_carry_cors_headers_for_an_allowed_origin() -> None:
     settings = {**SETTINGS, "allowed_origins": "https://app.example"}
     response = post(rpc("ping"), settings=settings, headers={"Origin": "https://app.example"})
