@@ -1,5 +1,5 @@
-"""One MCP tool per configured app: its name, title and description (settings the
-owner may fill in), its input schema built from the app's own input form, and the
+"""One MCP tool per configured app: its title and description (settings the owner may
+fill in; the name is made from the title), its input schema built from the app's own input form, and the
 checks that turn a call's arguments into the app's inputs.
 
 The schema is read from `fetch_app`'s `user_input_form` (via `provider.app_form`) on
@@ -53,14 +53,10 @@ DEFAULT_DESCRIPTIONS: Final[dict[AppKind, str]] = {
     ),
     "completion": "Runs the Dify text-generation app of this endpoint with the inputs below and returns its text.",
 }
-#: What MCP allows in a tool name (2025-11-25, "Tool names").
-_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: The words of a title that make its tool name (MCP allows `[A-Za-z0-9_.-]`, 1-64: 2025-11-25, "Tool names").
+_WORD = re.compile(r"[a-z0-9]+")
 MAX_TITLE_CHARS: Final = 100
 MAX_DESCRIPTION_CHARS: Final = 2000
-
-
-def name_setting(kind: AppKind) -> str:
-    return f"mcp_{kind}_tool_name"
 
 
 def title_setting(kind: AppKind) -> str:
@@ -90,25 +86,25 @@ class Tool:
 
 
 def configured_tools(settings: Mapping[str, Any], config: EndpointSettings) -> list[Tool]:
-    """A tool for each app setting that holds an app; AppNotConfigured naming the
-    setting when an owner-chosen name is not a valid tool name or is taken twice."""
+    """A tool for each app setting that holds an app. Its name is made from the title the
+    owner set (`tool_name`), else the app kind's default; AppNotConfigured naming the
+    setting when two tools would get the same name."""
     tools: list[Tool] = []
     for kind, setting, default_name in APPS:
         app_id = config.apps.get(setting)
         if app_id is None:
             continue
-        name = _text(settings, name_setting(kind), 1000) or default_name  # too long: refused below
-        if not _TOOL_NAME.fullmatch(name):
-            raise AppNotConfigured(
-                f"The endpoint's `{name_setting(kind)}` setting must be 1-64 letters, digits, `_`, `-` or `.` "
-                "(what MCP allows in a tool name)."
-            )
+        title = _text(settings, title_setting(kind), MAX_TITLE_CHARS)
+        name = tool_name(title) or default_name
         if any(tool.name == name for tool in tools):
-            raise AppNotConfigured(f"The endpoint's `{name_setting(kind)}` setting names a tool that another app has.")
+            raise AppNotConfigured(
+                f"The endpoint's `{title_setting(kind)}` setting gives the tool name `{name}`, which another app's "
+                "tool has: choose another title."
+            )
         tools.append(
             Tool(
                 name=name,
-                title=_text(settings, title_setting(kind), MAX_TITLE_CHARS) or DEFAULT_TITLES[kind],
+                title=title or DEFAULT_TITLES[kind],
                 description=_text(settings, description_setting(kind), MAX_DESCRIPTION_CHARS)
                 or DEFAULT_DESCRIPTIONS[kind],
                 kind=kind,
@@ -117,6 +113,12 @@ def configured_tools(settings: Mapping[str, Any], config: EndpointSettings) -> l
             )
         )
     return tools
+
+
+def tool_name(title: str) -> str:
+    """A tool name from a title: its ASCII letters and digits, lower case, words joined by
+    `_`, at most 64 characters (what MCP allows in a name); "" when it has none."""
+    return "_".join(_WORD.findall(title.lower()))[:64].strip("_")
 
 
 def _text(settings: Mapping[str, Any], name: str, max_chars: int) -> str:

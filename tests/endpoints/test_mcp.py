@@ -167,18 +167,18 @@ def test_a_failing_app_is_a_tool_error(gallery: RunningDevkit, tool: str, argume
     assert result.content[0].text == says
 
 
-def test_owner_chosen_names_and_a_failed_workflow_run(gallery: RunningDevkit) -> None:
-    """mcp-named (tests/fixtures/gallery.yaml): names, title and description from the
+def test_owner_chosen_titles_and_a_failed_workflow_run(gallery: RunningDevkit) -> None:
+    """mcp-named (tests/fixtures/gallery.yaml): titles (and the names made from them) and a description from the
     settings; demo-workflow-fails ends its run `failed` (no error event), a tool error."""
 
     async def work(client: Client) -> tuple[list[Any], Any]:
         listed = (await client.list_tools()).tools
-        return listed, await client.call_tool("summarise", {})
+        return listed, await client.call_tool("summarise_a_topic", {})
 
     listed, failed = with_client(gallery.url("mcp-named", "/mcp"), work)
     assert [(tool.name, tool.title) for tool in listed] == [
-        ("echo.chat", "Ask the chat app"),
-        ("summarise", "Summarise a topic"),
+        ("echo_chat", "Echo (chat)"),
+        ("summarise_a_topic", "Summarise a topic"),
     ]
     assert listed[1].description == "Summarises a topic in one line."
     assert failed.is_error

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from dify_plugin_devkit._app import Devkit, DevkitOptions
-from dify_plugin_devkit._apps.service_api import describe_apps
+from dify_plugin_devkit._apps.real_apps import describe_real_apps
 from dify_plugin_devkit._console import say
 from dify_plugin_devkit._declarations import inspect_plugin
 from dify_plugin_devkit._errors import DevkitError
@@ -159,7 +159,7 @@ def banner(devkit: Devkit) -> str:
         lines.append(f"storage and uploaded files: {devkit.state.state_dir / devkit.state.plugin_id}")
     real = {app.id for app in devkit.apps.real.apps}
     lines.append("demo apps: " + ", ".join(f"{a.id} ({a.mode})" for a in devkit.apps.apps if a.id not in real))
-    lines.extend(describe_apps(devkit.apps.real.apps))
+    lines.extend(describe_real_apps(devkit.apps.real.apps))
     lines.append("Ctrl-C stops the plugin and the devkit.")
     return "\n".join(lines)
 

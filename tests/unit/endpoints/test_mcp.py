@@ -152,7 +152,7 @@ def test_a_chat_app_with_a_form_gets_its_inputs_checked_and_passed() -> None:
 @pytest.mark.parametrize(
     ("settings", "code"),
     [
-        ({**SETTINGS, "mcp_workflow_tool_name": "bad name"}, "app_not_configured"),
+        ({**SETTINGS, "mcp_chat_tool_title": "Run workflow"}, "app_not_configured"),
         ({**SETTINGS, "keepalive_seconds": "soon"}, "app_not_configured"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import pytest
@@ -45,29 +46,41 @@ def test_one_tool_per_app_set_with_default_names_titles_and_descriptions() -> No
     assert configured({}) == []
 
 
-def test_the_owner_names_titles_and_describes_a_tool() -> None:
+def test_the_owner_titles_and_describes_a_tool_and_its_name_follows_the_title() -> None:
     settings = {
         **APPS,
-        "mcp_workflow_tool_name": " summarise ",
-        "mcp_workflow_tool_title": "Summarise a topic",
+        "mcp_workflow_tool_title": " Summarise a topic ",
         "mcp_workflow_tool_description": "Writes a summary.",
     }
     tool = configured(settings)[1]
-    assert (tool.name, tool.title, tool.description) == ("summarise", "Summarise a topic", "Writes a summary.")
+    assert (tool.name, tool.title, tool.description) == ("summarise_a_topic", "Summarise a topic", "Writes a summary.")
 
 
 @pytest.mark.parametrize(
-    ("settings", "names"),
+    ("title", "name"),
     [
-        ({"mcp_chat_tool_name": "has space"}, "mcp_chat_tool_name"),
-        ({"mcp_chat_tool_name": "x" * 65}, "mcp_chat_tool_name"),
-        ({"mcp_completion_tool_name": "run_workflow"}, "mcp_completion_tool_name"),
+        ("Summarise a topic", "summarise_a_topic"),
+        ("  Ask: the DUCK (v2)!  ", "ask_the_duck_v2"),
+        ("运行工作流", ""),
+        ("工作流 Report", "report"),
+        ("x" * 70, "x" * 64),
+        ("a " * 40, "_".join("a" * 32)[:64].strip("_")),
     ],
 )
-def test_a_bad_tool_name_setting_is_reported_naming_it(settings: dict[str, Any], names: str) -> None:
+def test_tool_names_from_titles(title: str, name: str) -> None:
+    assert tools.tool_name(title) == name
+    assert name == "" or re.fullmatch(r"[a-z0-9_]{1,64}", name)
+
+
+def test_a_title_in_another_script_keeps_the_default_name() -> None:
+    assert configured({**APPS, "mcp_chat_tool_title": "询问聊天应用"})[0].name == "chat"
+
+
+def test_two_titles_giving_one_name_are_reported_naming_the_setting() -> None:
     with pytest.raises(AppNotConfigured) as error:
-        configured({**APPS, **settings})
-    assert f"`{names}`" in error.value.message
+        configured({**APPS, "mcp_completion_tool_title": "Run workflow!"})
+    assert "`mcp_completion_tool_title`" in error.value.message
+    assert "`run_workflow`" in error.value.message
 
 
 def test_the_schema_is_the_apps_form() -> None:
