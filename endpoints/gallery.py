@@ -1,12 +1,13 @@
 """GET / — the gallery page: what this endpoint is, its routes' public URLs with curl
-lines, and a live demo of each route whose app is set (see provider.index_page)."""
+lines, and a live demo of each route whose app is set (see gallery.index_page)."""
 
 from collections.abc import Mapping
 
 from dify_plugin import Endpoint
 from werkzeug import Request, Response
 
-from provider import app_form, auth, cors, http, i18n, index_page
+from gallery import index_page
+from provider import app_form, auth, cors, http, i18n
 from provider.errors import AppFailed, EndpointError
 from provider.settings import EndpointSettings
 

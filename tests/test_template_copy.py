@@ -146,8 +146,8 @@ def apply_template_steps(plugin: Path) -> None:
     (plugin / old_group).unlink()
     for path in (plugin / "endpoints").iterdir():
         path.unlink()
-    (plugin / "provider" / "duck_page.py").unlink()
-    (plugin / "tests" / "unit" / "test_duck_page.py").unlink()
+    shutil.rmtree(plugin / "gallery")  # the gallery's pages: one folder, deleted whole
+    shutil.rmtree(plugin / "tests" / "unit" / "gallery")  # their unit tests
     shutil.rmtree(plugin / "tests" / "unit" / "endpoints")  # in-process tests of the gallery's routes
     shutil.rmtree(plugin / "tests" / "endpoints")
     shutil.rmtree(plugin / "tests" / "browser")  # the gallery's pages in a browser

@@ -130,9 +130,7 @@ class Watched:
         if message.type != "error":
             return
         source = message.location.get("url", "")
-        # Chromium asks for /favicon.ico by itself; the devkit (like many servers) has none
-        if source.endswith("/favicon.ico"):
-            return
+        # (no exemption for /favicon.ico: the pages declare their icon inline, so none is asked for)
         self.console_errors.append(f"{message.text} ({source})" if source else message.text)
 
     def _dialog(self, dialog: Dialog) -> None:

@@ -129,7 +129,7 @@ class Vitals:
     threads: int
     fds: int
     greenlets: int
-    # greenlets running the plugin's own code (provider/, endpoints/): requests being handled
+    # greenlets running the plugin's own code (provider/, gallery/, endpoints/): requests being handled
     busy_greenlets: int
 
 

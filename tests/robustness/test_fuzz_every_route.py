@@ -37,6 +37,7 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
 )
 ROUTES = ("/duck", "/workflow", "/completion")
+ROUTES = (*ROUTES, "/mcp")  # the MCP exhibit (gallery/mcp): JSON-RPC bodies and headers below
 #: Endpoint instances whose apps fail or are missing: a 5xx from them is the app's failure.
 APP_FAILURE_HOOKS = frozenset({"failing", "missing"})
 APP_FAILURE_STATUSES = frozenset({502, 503, 504})
@@ -146,6 +147,52 @@ PATH = st.sampled_from(ROUTES) | st.sampled_from(
 )
 METHOD = st.sampled_from(["GET", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"])
 HOOK = st.sampled_from(["open", "open", "locked", "failing", "missing"])
+
+
+# MCP (/mcp): JSON-RPC messages of every shape (batches, missing ids, wrong types, the
+# 2026-07-28 envelope right and wrong) and its routing headers, matching the body or not.
+MCP_VERSION = st.sampled_from(["2026-07-28", "2025-11-25", "2025-06-18", "2024-11-05", ""]) | TEXT
+MCP_META = st.fixed_dictionaries(
+    {},
+    optional={
+        "io.modelcontextprotocol/protocolVersion": MCP_VERSION | JSON_VALUE,
+        "io.modelcontextprotocol/clientCapabilities": st.just({}) | JSON_VALUE,
+        "progressToken": st.integers() | TEXT | JSON_VALUE,
+    },
+)
+MCP_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "_meta": MCP_META | JSON_VALUE,
+        "name": st.sampled_from(["chat", "run_workflow", "complete_text", ""]) | JSON_VALUE,
+        "arguments": PLAUSIBLE | st.fixed_dictionaries({}, optional={"topic": TEXT, "name": TEXT}) | JSON_VALUE,
+        "protocolVersion": MCP_VERSION,
+    },
+)
+MCP_METHOD = st.sampled_from(
+    ["initialize", "server/discover", "tools/list", "tools/call", "ping", "notifications/initialized", "prompts/list"]
+)
+MCP_MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.just("2.0") | JSON_VALUE,
+        "id": st.integers() | TEXT | JSON_VALUE,
+        "method": MCP_METHOD | JSON_VALUE,
+        "params": MCP_PARAMS | JSON_VALUE,
+    },
+)
+MCP_BODY = (MCP_MESSAGE | st.lists(MCP_MESSAGE, max_size=3)).map(lambda m: json.dumps(m).encode())
+BODY = BODY | MCP_BODY
+MCP_HEADERS = st.dictionaries(
+    st.sampled_from(["MCP-Protocol-Version", "Mcp-Method", "Mcp-Name", "Mcp-Session-Id"]),
+    st.sampled_from(["2026-07-28", "2025-06-18", "2099-01-01", "chat", "=?base64?Y2hhdA==?=", "=?base64?%%?="]).map(
+        str.encode
+    )
+    | MCP_METHOD.map(str.encode)
+    | HEADER_VALUE,
+    max_size=3,
+)
+EXTRA_HEADERS = st.tuples(EXTRA_HEADERS, MCP_HEADERS).map(lambda pair: {**pair[1], **pair[0]})
 
 
 @st.composite

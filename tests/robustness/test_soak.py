@@ -188,6 +188,47 @@ MIX = (
 )
 
 
+# MCP (/mcp, gallery/mcp): a 2026-07-28 call with progress (SSE), a plain call, a listing,
+# a tool error, protocol errors, no key, GET, and a client that vanishes mid-call.
+MCP_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def mcp_call(name: str, arguments: dict, **meta: object) -> dict:
+    """kwargs for a 2026-07-28 `tools/call` (envelope and headers)."""
+    params = {"name": name, "arguments": arguments, "_meta": {**MCP_META, **meta}}
+    headers = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": name}
+    return {"json": {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}, "headers": headers}
+
+
+MCP_LIST = {"json": {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}}
+MIX = (
+    *MIX,
+    Kind("mcp tools/list", "open", "POST", "/mcp", MCP_LIST, status(200, '"run_workflow"')),
+    Kind(
+        "mcp call with progress",
+        "open",
+        "POST",
+        "/mcp",
+        mcp_call("run_workflow", WORKFLOW["inputs"], progressToken=1),
+        status(200, "notifications/progress", '"isError":false'),
+    ),
+    Kind("mcp call", "open", "POST", "/mcp", mcp_call("chat", {"query": "hi"}), status(200, '"isError": false')),
+    Kind("mcp tool error", "failing", "POST", "/mcp", mcp_call("run_workflow", {}), status(200, '"isError": true')),
+    Kind("mcp batch", "open", "POST", "/mcp", {"json": [MCP_LIST["json"]]}, status(400, "-32600")),
+    Kind("mcp no api_key", "locked", "POST", "/mcp", MCP_LIST, status(401, "missing_api_key")),
+    Kind("mcp GET", "open", "GET", "/mcp", {}, status(405, "method_not_allowed")),
+    Kind(
+        "mcp vanish mid-call",
+        "slow",
+        "POST",
+        "/mcp",
+        mcp_call("run_workflow", {}, progressToken="p"),
+        lambda r, body: r.status_code == 200,
+        leave_after=b"word0",
+    ),
+)
+
+
 @dataclass
 class Outcome:
     kind: str

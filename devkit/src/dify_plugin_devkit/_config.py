@@ -100,6 +100,8 @@ class DevkitConfig:
     dify: DifyBehaviour = field(default_factory=DifyBehaviour)
     # apps from Dify DSL files (`{id, dsl: path}` entries; _apps/dsl.py)
     dsl_apps: tuple[DslApp, ...] = ()
+    # without devkit.yaml: the required settings given a placeholder value (see placeholder_value)
+    placeholders: tuple[str, ...] = ()
 
 
 def _app_selector(value: Any, where: str) -> dict[str, Any]:
@@ -219,12 +221,38 @@ def _real_apps(apps: list[Any], path: Path) -> tuple[RealApp, ...]:
     return tuple(real)
 
 
+#: An app-selector's placeholder by its scope: a built-in demo app of that kind.
+_DEMO_APP_BY_SCOPE = {"chat": "demo-chat-echo", "workflow": "demo-workflow", "completion": "demo-completion"}
+
+
+def placeholder_value(declaration: ProviderConfig) -> Any | None:
+    """What the default instance (no devkit.yaml) gives a required setting without a
+    default, so that any plugin starts with no file to write first: a text that says
+    what it is, a demo app, the first option, false. None: no sensible stand-in
+    (model and tool selectors): the setting stays missing and says so."""
+    kind = declaration.type
+    if kind in (Kind.SECRET_INPUT, Kind.TEXT_INPUT):
+        return f"devkit-placeholder-{declaration.name}"
+    if kind is Kind.APP_SELECTOR:
+        return _DEMO_APP_BY_SCOPE.get(str(declaration.scope or ""), "demo-chat-echo")
+    if kind is Kind.SELECT and declaration.options:
+        return declaration.options[0].value
+    if kind is Kind.BOOLEAN:
+        return False
+    return None
+
+
 def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> DevkitConfig:
-    """Parse and validate devkit.yaml (None → one instance `devkit` with default settings)."""
+    """Parse and validate devkit.yaml (None → one instance `devkit` with default settings,
+    and placeholders for the required settings that have none)."""
     if path is None:
-        return DevkitConfig(
-            None, (EndpointInstance("devkit", "devkit", validate_settings({}, declarations, "default")),)
-        )
+        filled = {
+            d.name: value
+            for d in declarations
+            if d.required and d.default in (None, "") and (value := placeholder_value(d)) is not None
+        }
+        settings = validate_settings(filled, declarations, "default")
+        return DevkitConfig(None, (EndpointInstance("devkit", "devkit", settings),), placeholders=tuple(filled))
     try:
         raw = read_yaml(path) or {}
     except YamlFileError as error:

@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
-from urllib.parse import urlsplit
 
+from provider import parsing
 from provider.log import plugin_logger
 
 logger = plugin_logger(__name__)
@@ -78,14 +78,9 @@ class Turn:
 
 def public_origin(hook_url: str | None) -> str | None:
     """`scheme://host` of the `Dify-Hook-Url` header the daemon sends (the URL the visitor
-    called), or None when it is not an http(s) URL."""
-    try:
-        parts = urlsplit(hook_url or "")
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
+    called; read by `parsing.hook_url`), or None when it is not an http(s) URL."""
+    parts = parsing.hook_url(hook_url)
+    return None if parts is None else f"{parts.scheme}://{parts.netloc}"
 
 
 def safe_file(event: dict[str, Any], origin: str | None = None) -> File | None:

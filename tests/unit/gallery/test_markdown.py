@@ -1,4 +1,4 @@
-"""provider.markdown: answers render as Markdown, and no answer can inject markup or script."""
+"""gallery.markdown: answers render as Markdown, and no answer can inject markup or script."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from provider import markdown
+from gallery import markdown
 
 # Tags the renderer may produce; anything else in the output came from the answer.
 ALLOWED_TAGS = {

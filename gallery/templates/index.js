@@ -1,51 +1,12 @@
-"""The index page's inline style and script (sent with the page's CSP nonce; the page
-loads nothing else, so it works on a Dify without internet access).
 
-The script runs the workflow and completion demos: it sends the form as JSON (or as
-multipart when files are chosen: part `inputs` = the other inputs as JSON, one part
-per file named after its variable), reads the Server-Sent Events from `fetch` as they
-arrive, and shows them. Everything from the app or the server reaches the DOM through
-`textContent` / `append(string)`, never as HTML. The API key is read from its field
-when a request is sent and never stored.
-"""
-
-from __future__ import annotations
-
-from typing import Final
-
-STYLE: Final = """
-*{box-sizing:border-box}
-body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#fafaf7;color:#1d1d1b}
-main{max-width:48rem;margin:0 auto;padding:1rem}
-h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin:0 0 .5rem}h3,h4{font-size:1rem;margin:1rem 0 .25rem}
-.card{background:#fff;border:1px solid #e3e3dc;border-radius:.5rem;padding:1rem;margin:1rem 0}
-.intro,.url code,pre,.text,.error,.unset{overflow-wrap:anywhere;word-break:break-word}
-code,pre{font:.9rem/1.4 ui-monospace,monospace}
-pre{white-space:pre-wrap;background:#f4f4ef;border-radius:.25rem;padding:.5rem;margin:0}
-.curl{display:flex;gap:.5rem;align-items:flex-start}.curl pre{flex:1;min-width:0}
-.note,small{color:#5b5b56;font-size:.9rem}.req{color:#a1260d}
-.unset{background:#f6f6f1;border:1px dashed #c9c9c0;border-radius:.25rem;padding:.5rem}
-.field{display:flex;flex-direction:column;margin:.5rem 0}.field.check{flex-direction:row;gap:.5rem;align-items:center}
-label{font-weight:600}
-input[type=text],input[type=password],input[type=number],textarea,select{width:100%;max-width:100%;padding:.45rem;
-font:inherit;border:1px solid #b9b9b0;border-radius:.25rem;background:#fff}
-input[type=file]{max-width:100%}
-.row{display:flex;flex-wrap:wrap;gap:.5rem}.row input{flex:1 1 12rem;min-width:0}
-button{padding:.45rem 1rem;font:inherit;border:1px solid #2d5d8a;border-radius:.25rem;background:#2d5d8a;color:#fff;
-cursor:pointer}button.copy{background:#fff;color:#2d5d8a}button:disabled{opacity:.6;cursor:progress}
-:focus-visible{outline:3px solid #f0a020;outline-offset:2px}
-.run{margin-top:1rem}.status{font-weight:600}
-.nodes{padding-left:1.5rem;margin:.25rem 0}.nodes li{margin:.15rem 0}
-.nodes .meta{color:#5b5b56}.nodes [data-status=failed] .state,.nodes [data-status=exception] .state{color:#a1260d}
-.nodes [data-status=succeeded] .state{color:#1d6b2f}
-.text{white-space:pre-wrap;background:#fcfcf9;border:1px solid #e3e3dc;border-radius:.25rem;padding:.5rem;
-min-height:2rem}
-.error{background:#fff1f0;border:1px solid #f0b5ae;color:#8a1c10;border-radius:.5rem;padding:.5rem .75rem;
-margin-top:.75rem}
-.key-form{display:flex;flex-direction:column;gap:.5rem;margin-top:1rem;max-width:24rem}
-"""
-
-SCRIPT: Final = r"""
+// The gallery page's script (sent inline with the page's CSP nonce; the page loads
+// nothing else, so it works on a Dify without internet access). It runs the workflow
+// and completion demos: it sends the form as JSON (or as multipart when files are
+// chosen: part `inputs` = the other inputs as JSON, one part per file named after its
+// variable), reads the Server-Sent Events from `fetch` as they arrive, and shows them.
+// Everything from the app or the server reaches the DOM through `textContent` /
+// `append(string)`, never as HTML. The API key is read from its field when a request
+// is sent and never stored.
 (() => {
   "use strict";
   const TEXT = JSON.parse(document.getElementById("page-text").textContent);
@@ -276,4 +237,3 @@ SCRIPT: Final = r"""
     });
   }
 })();
-"""

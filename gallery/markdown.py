@@ -13,7 +13,7 @@ Chat models answer in Markdown; shown raw, it is asterisks and pipes. markdown-i
   the conversation;
 - Markdown images are not rendered (they show as links): an answer must not make
   the visitor's browser fetch arbitrary URLs. Files the app sends are another
-  matter (see provider.duck_page);
+  matter (see gallery.duck_page);
 - tables (in a wrapper that scrolls on narrow screens) and strikethrough, as
   GitHub-flavoured answers use them; a single newline is a line break, as chat
   answers mean it.

@@ -1,4 +1,4 @@
-"""provider.index_page and provider.app_form: the gallery's HTML, URLs and curl lines,
+"""gallery.index_page and provider.app_form: the gallery's HTML, URLs and curl lines,
 and the app's input form read from fetch_app's parameters (no plugin process needed)."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import pytest
 from werkzeug import Request
 from werkzeug.test import EnvironBuilder
 
-from provider import app_form, index_page
+from gallery import index_page
+from gallery.index_page import Demo
+from provider import app_form, http
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
-from provider.index_page import Demo
 from tests.conftest import manifest as manifest_of_this_plugin
 from tests.unit.fakes import FakeFetchApp, fake_session
 
@@ -86,8 +87,10 @@ def test_parse_form_reads_every_field_type_in_order() -> None:
     assert fields[1].label == "p"  # no label: the variable name
     assert fields[1].max_length is None
     assert fields[2].options == ("a", "b")
-    assert fields[5].accept == "image/*,audio/*"
+    assert fields[5].accept == ".jpg,.jpeg,.png,.webp,.gif,.svg,image/*,.mp3,.m4a,.wav,.amr,.mpga,audio/*"
+    assert fields[5].file_types == ("image", "audio")
     assert fields[6].accept == ".csv,.tsv"
+    assert fields[6].file_extensions == ("csv", "tsv")
     assert fields[6].max_length == 3
 
 
@@ -127,7 +130,14 @@ def test_example_inputs_fill_every_non_file_field() -> None:
             {"file": {"variable": "f", "label": "F"}},
         )
     )
-    assert app_form.example_inputs(fields) == {"topic": "Topic", "opt": "", "s": "a", "n": 1, "c": False, "p": "given"}
+    assert index_page.example_inputs(fields) == {
+        "topic": "Topic",
+        "opt": "",
+        "s": "a",
+        "n": 1,
+        "c": False,
+        "p": "given",
+    }
 
 
 class _App:
@@ -221,7 +231,7 @@ def test_every_field_is_labelled_and_carries_its_type_default_and_limits() -> No
     assert "</textarea><b>" not in page
     assert 'maxlength="20"' in page
     assert 'maxlength="200"' in page
-    assert 'value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in page
+    assert 'value="&#34;&gt;&lt;script&gt;x&lt;/script&gt;"' in page
     assert '<option value="b &amp; c" selected>' in page
     assert 'type="number" step="any"' in page
     assert 'value="3"' in page
@@ -250,8 +260,9 @@ def test_every_script_and_style_carries_the_nonce_and_nothing_loads_from_elsewhe
     executable = re.findall(r"<script(?![^>]*application/json)[^>]*>", page)
     assert executable == ['<script nonce="NONCE">']
     assert re.findall(r"<style[^>]*>", page) == ['<style nonce="NONCE">']
-    assert not re.search(r"<[a-z][^>]*\s(?:src|href)=", page)
-    assert "<link" not in page
+    # the one URL in the page: its inline icon (so that no browser asks for /favicon.ico)
+    assert re.findall(r"<[a-z][^>]*\s(?:src|href)=\"([^\"]*)\"", page) == ["data:,"]
+    assert page.count("<link") == 1
     assert "innerHTML" not in page
     assert "insertAdjacentHTML" not in page
     csp = index_page.page_headers("NONCE", "en_US")["Content-Security-Policy"]
@@ -303,14 +314,20 @@ def test_the_settings_error_page_names_the_setting_in_every_language() -> None:
 def test_the_title_is_the_plugins_label_from_its_manifest(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.yaml"
     manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
-    assert index_page.plugin_labels(manifest) == {"en_US": "My plugin", "zh_Hans": "我的插件"}
+    assert index_page.plugin_labels(http.read_manifest(manifest)) == {"en_US": "My plugin", "zh_Hans": "我的插件"}
     manifest.write_text("label: {en_US: Only English}\n", encoding="utf-8")
-    assert index_page.plugin_labels(manifest) == {"en_US": "Only English", "zh_Hans": "Only English"}
+    assert index_page.plugin_labels(http.read_manifest(manifest)) == {
+        "en_US": "Only English",
+        "zh_Hans": "Only English",
+    }
     for broken in ("label: [", "- a list", "label: {en_US: 3}"):
         manifest.write_text(broken, encoding="utf-8")
-        assert index_page.plugin_labels(manifest) == {"en_US": "Dify plugin", "zh_Hans": "Dify plugin"}
-    assert index_page.plugin_labels(tmp_path / "missing.yaml")["en_US"] == "Dify plugin"
-    assert index_page.PLUGIN_LABELS["en_US"] == manifest_of_this_plugin()["label"]["en_US"]
+        assert index_page.plugin_labels(http.read_manifest(manifest)) == {
+            "en_US": "Dify plugin",
+            "zh_Hans": "Dify plugin",
+        }
+    assert index_page.plugin_labels(http.read_manifest(tmp_path / "missing.yaml"))["en_US"] == "Dify plugin"
+    assert index_page.page_labels()["en_US"] == manifest_of_this_plugin()["label"]["en_US"]
 
 
 # --- more exact behaviour (mutation testing, issue #14) --------------------------------
@@ -369,7 +386,7 @@ def test_parse_form_keeps_only_what_fits_the_fields_kind() -> None:
 def test_file_accept_reads_custom_extensions_as_browsers_want_them() -> None:
     assert app_form.file_accept(["custom"], ["XML", ".X", ". ", ".", "pdf", ".pdf"]) == ".xml,.x,.pdf"
     assert app_form.file_accept(["custom"], "csv") == ""  # not a list: nothing
-    assert app_form.file_accept(["hologram", "image"], []) == "image/*"  # a newer Dify's type: no restriction
+    assert app_form.file_accept(["hologram", "image"], []) == app_form.file_accept(["image"], [])  # a newer Dify's
 
 
 def test_example_inputs_of_a_select_without_options_and_a_bounded_text() -> None:
@@ -377,7 +394,7 @@ def test_example_inputs_of_a_select_without_options_and_a_bounded_text() -> None
         FormField("select", "s", "S", required=True),
         FormField("text-input", "t", "Topic", required=True, max_length=3),
     )
-    assert app_form.example_inputs(fields) == {"s": "", "t": "Top"}
+    assert index_page.example_inputs(fields) == {"s": "", "t": "Top"}
 
 
 def test_fetch_form_asks_for_the_app_and_reads_a_non_mapping_answer_as_no_fields() -> None:
@@ -406,7 +423,7 @@ def test_fetch_form_failures_exact_and_the_sdk_text_in_the_log_only(
     with pytest.raises(AppFailed) as caught:
         app_form.fetch_form(fake_session(fetch_app=FakeFetchApp(error=text)), "app-1", "workflow_app")
     assert caught.value.message == message
-    assert [r.getMessage() for r in caplog.records if r.name == "provider.app_form"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "provider.apps"] == [
         f"fetch_app failed (app-1 via workflow_app): {text}"
     ]
 
@@ -444,4 +461,4 @@ def test_the_manifest_is_read_as_utf8_whatever_the_locale(tmp_path: Path, monkey
     manifest.write_text("label: {en_US: My plugin, zh_Hans: 我的插件}\n", encoding="utf-8")
     # what `encoding=None` means under LANG=en_US.ISO-8859-1 (pathlib asks io.text_encoding)
     monkeypatch.setattr(io, "text_encoding", lambda encoding, stacklevel=2: encoding or "latin-1")
-    assert index_page.plugin_labels(manifest)["zh_Hans"] == "我的插件"
+    assert index_page.plugin_labels(http.read_manifest(manifest))["zh_Hans"] == "我的插件"

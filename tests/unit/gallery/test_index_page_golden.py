@@ -1,17 +1,23 @@
 # ruff: noqa: E501 - golden markup: one literal per element, exactly as browsers get it
-"""The index page's exact markup for a fixed nonce and form (provider.index_page): what
-browsers get must not drift silently. The inline style and script (provider.index_assets)
-and the plugin's label stand as <STYLE>, <SCRIPT> and <LABEL>; the behaviour is tested in
-tests/unit/test_index_page.py and, in a browser, tests/browser."""
+"""The index page's exact markup for a fixed nonce and form (gallery.index_page): what
+browsers get must not drift silently. The inline style and script (templates/index.css,
+index.js) and the plugin's label stand as <STYLE>, <SCRIPT> and <LABEL>; the behaviour is
+tested in tests/unit/gallery/test_index_page.py and, in a browser, tests/browser.
+
+Changed on purpose for issue #18 (pages from Jinja2 templates): Jinja writes a quote as
+`&#34;` and an apostrophe as `&#39;` (html.escape wrote `&quot;` and `&#x27;`: the same
+characters), the page text's JSON escapes `>`, `&` and `'` as well as `<`, and the head
+declares an inline icon, so that no browser asks for /favicon.ico."""
 
 from __future__ import annotations
 
 import pytest
 
-from provider import i18n, index_assets, index_page
+from gallery import index_page, render
+from gallery.index_page import Demo
+from provider import i18n
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
-from provider.index_page import Demo
 
 BASE = "https://d.example/e/a"
 #: Every kind of field, required and not, with and without defaults and limits.
@@ -40,12 +46,14 @@ LABEL = "Golden Label 7f3a"
 
 @pytest.fixture(autouse=True)
 def fixed_label(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_page, "PLUGIN_LABELS", {"en_US": LABEL, "zh_Hans": LABEL})
+    monkeypatch.setattr(index_page, "page_labels", lambda: {"en_US": LABEL, "zh_Hans": LABEL})
 
 
 def placeholders(page: str) -> str:
     return (
-        page.replace(index_assets.STYLE, "<STYLE>").replace(index_assets.SCRIPT, "<SCRIPT>").replace(LABEL, "<LABEL>")
+        page.replace(render.asset("index.css"), "<STYLE>")
+        .replace(render.asset("index.js"), "<SCRIPT>")
+        .replace(LABEL, "<LABEL>")
     )
 
 
@@ -57,20 +65,20 @@ def test_page_with_a_key_and_every_field_kind_exact() -> None:
     ]
     page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=True, key="k&y")
     assert placeholders(page) == (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
         '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: three HTTP routes that call the apps chosen in its settings and stream their answers. Its address is https://d.example/e/a/</p>'
         '<noscript><p class="note">The live demos need JavaScript; the curl lines work without it.</p></noscript>'
         '<section class="card" aria-labelledby="key-heading"><h2 id="key-heading">API key</h2><label for="api-key">API key of this endpoint</label><input type="password" id="api-key" autocomplete="off" value="k&amp;y"><p class="note">The demos send it as Authorization: Bearer. This page never stores it.</p>'
         "</section>"
         '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p>'
-        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#x27;s key first: export API_KEY=…</p>'
-        '<div class="curl"><pre id="duck-curl"><code>curl -N -H &quot;Authorization: Bearer $API_KEY&quot; &#x27;https://d.example/e/a/duck?query=Hello%20duck&#x27;\ncurl -N -X POST -H &quot;Authorization: Bearer $API_KEY&quot; https://d.example/e/a/duck -d &#x27;query=Hello duck&#x27;</code></pre><button type="button" class="copy" data-copy="duck-curl" aria-label="Copy the curl lines of /duck">Copy</button></div>'
+        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#39;s key first: export API_KEY=…</p>'
+        '<div class="curl"><pre id="duck-curl"><code>curl -N -H &#34;Authorization: Bearer $API_KEY&#34; &#39;https://d.example/e/a/duck?query=Hello%20duck&#39;\ncurl -N -X POST -H &#34;Authorization: Bearer $API_KEY&#34; https://d.example/e/a/duck -d &#39;query=Hello duck&#39;</code></pre><button type="button" class="copy" data-copy="duck-curl" aria-label="Copy the curl lines of /duck">Copy</button></div>'
         "<h3>Try it</h3>"
         '<form method="get" action="duck" class="duck-form" id="duck-form"><label for="duck-query">Your question</label><div class="row"><input type="text" id="duck-query" name="query" required placeholder="Ask the duck anything"><input type="hidden" name="key" value="k&amp;y"><button type="submit">Ask the duck</button></div></form>'
         "</section>"
-        '<section class="card" id="workflow" aria-labelledby="workflow-heading"><h2 id="workflow-heading">Workflow runner</h2><p>POST /workflow runs the workflow in <code>workflow_app</code>: Server-Sent Events, or blocking JSON with &quot;response_mode&quot;: &quot;blocking&quot;. GET /workflow?inputs=… is the same for EventSource.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/workflow</code></p>'
-        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#x27;s key first: export API_KEY=…</p>'
-        '<div class="curl"><pre id="workflow-curl"><code>curl -N -X POST -H &quot;Authorization: Bearer $API_KEY&quot; https://d.example/e/a/workflow -H &#x27;Content-Type: application/json&#x27; -d &#x27;{&quot;inputs&quot;: {&quot;title&quot;: &quot;café&quot;, &quot;empty&quot;: &quot;&quot;, &quot;notes&quot;: &quot;a &amp; b&quot;, &quot;tone&quot;: &quot;b&quot;, &quot;mood&quot;: &quot;x&quot;, &quot;size&quot;: &quot;z&quot;, &quot;count&quot;: 3, &quot;other&quot;: 1, &quot;urgent&quot;: true, &quot;quiet&quot;: false}}&#x27;\ncurl -N -H &quot;Authorization: Bearer $API_KEY&quot; &#x27;https://d.example/e/a/workflow?inputs=%7B%22title%22%3A%20%22caf%C3%A9%22%2C%20%22empty%22%3A%20%22%22%2C%20%22notes%22%3A%20%22a%20%26%20b%22%2C%20%22tone%22%3A%20%22b%22%2C%20%22mood%22%3A%20%22x%22%2C%20%22size%22%3A%20%22z%22%2C%20%22count%22%3A%203%2C%20%22other%22%3A%201%2C%20%22urgent%22%3A%20true%2C%20%22quiet%22%3A%20false%7D&#x27;</code></pre><button type="button" class="copy" data-copy="workflow-curl" aria-label="Copy the curl lines of /workflow">Copy</button></div>'
+        '<section class="card" id="workflow" aria-labelledby="workflow-heading"><h2 id="workflow-heading">Workflow runner</h2><p>POST /workflow runs the workflow in <code>workflow_app</code>: Server-Sent Events, or blocking JSON with &#34;response_mode&#34;: &#34;blocking&#34;. GET /workflow?inputs=… is the same for EventSource.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/workflow</code></p>'
+        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#39;s key first: export API_KEY=…</p>'
+        '<div class="curl"><pre id="workflow-curl"><code>curl -N -X POST -H &#34;Authorization: Bearer $API_KEY&#34; https://d.example/e/a/workflow -H &#39;Content-Type: application/json&#39; -d &#39;{&#34;inputs&#34;: {&#34;title&#34;: &#34;café&#34;, &#34;empty&#34;: &#34;&#34;, &#34;notes&#34;: &#34;a &amp; b&#34;, &#34;tone&#34;: &#34;b&#34;, &#34;mood&#34;: &#34;x&#34;, &#34;size&#34;: &#34;z&#34;, &#34;count&#34;: 3, &#34;other&#34;: 1, &#34;urgent&#34;: true, &#34;quiet&#34;: false}}&#39;\ncurl -N -H &#34;Authorization: Bearer $API_KEY&#34; &#39;https://d.example/e/a/workflow?inputs=%7B%22title%22%3A%20%22caf%C3%A9%22%2C%20%22empty%22%3A%20%22%22%2C%20%22notes%22%3A%20%22a%20%26%20b%22%2C%20%22tone%22%3A%20%22b%22%2C%20%22mood%22%3A%20%22x%22%2C%20%22size%22%3A%20%22z%22%2C%20%22count%22%3A%203%2C%20%22other%22%3A%201%2C%20%22urgent%22%3A%20true%2C%20%22quiet%22%3A%20false%7D&#39;</code></pre><button type="button" class="copy" data-copy="workflow-curl" aria-label="Copy the curl lines of /workflow">Copy</button></div>'
         "<h3>Try it</h3>"
         '<form class="run-form" id="workflow-form" data-route="workflow"><p class="note">Fields marked * are required.</p>'
         '<div class="field"><label for="workflow-in-title">Title &lt;b&gt; <span class="req" aria-hidden="true">*</span></label><input type="text" id="workflow-in-title" name="title" data-var="title" data-kind="text-input" required maxlength="20" aria-describedby="workflow-in-title-hint" value="café"><small id="workflow-in-title-hint">at most 20 characters</small></div>'
@@ -95,8 +103,8 @@ def test_page_with_a_key_and_every_field_kind_exact() -> None:
         '<div class="error" role="alert" data-part="error" hidden></div></div>'
         "</section>"
         '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
-        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#x27;s key first: export API_KEY=…</p>'
-        '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST -H &quot;Authorization: Bearer $API_KEY&quot; https://d.example/e/a/completion -H &#x27;Content-Type: application/json&#x27; -d &#x27;{&quot;inputs&quot;: {}}&#x27;\ncurl -N -H &quot;Authorization: Bearer $API_KEY&quot; &#x27;https://d.example/e/a/completion?inputs=%7B%7D&#x27;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
+        '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#39;s key first: export API_KEY=…</p>'
+        '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST -H &#34;Authorization: Bearer $API_KEY&#34; https://d.example/e/a/completion -H &#39;Content-Type: application/json&#39; -d &#39;{&#34;inputs&#34;: {}}&#39;\ncurl -N -H &#34;Authorization: Bearer $API_KEY&#34; &#39;https://d.example/e/a/completion?inputs=%7B%7D&#39;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
         "<h3>Try it</h3>"
         '<form class="run-form" id="completion-form" data-route="completion"><p class="note">This app takes no inputs.</p><button type="submit">Run</button></form>'
         '<div class="run" id="completion-run" data-part="run" hidden><p class="status" role="status" data-part="status"></p>'
@@ -120,12 +128,12 @@ def test_page_of_unset_and_unreadable_apps_exact() -> None:
     ]
     page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=False, key=None)
     assert placeholders(page) == (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
         '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: three HTTP routes that call the apps chosen in its settings and stream their answers. Its address is https://d.example/e/a/</p>'
         '<noscript><p class="note">The live demos need JavaScript; the curl lines work without it.</p></noscript>'
         '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p><p class="unset" role="status">Not configured: the workspace owner has not chosen an app in the <code>chat_app</code> setting.</p>'
         "</section>"
-        '<section class="card" id="workflow" aria-labelledby="workflow-heading"><h2 id="workflow-heading">Workflow runner</h2><p>POST /workflow runs the workflow in <code>workflow_app</code>: Server-Sent Events, or blocking JSON with &quot;response_mode&quot;: &quot;blocking&quot;. GET /workflow?inputs=… is the same for EventSource.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/workflow</code></p><p class="unset" role="status">Not available: The &lt;app&gt; broke. (app_gone)</p>'
+        '<section class="card" id="workflow" aria-labelledby="workflow-heading"><h2 id="workflow-heading">Workflow runner</h2><p>POST /workflow runs the workflow in <code>workflow_app</code>: Server-Sent Events, or blocking JSON with &#34;response_mode&#34;: &#34;blocking&#34;. GET /workflow?inputs=… is the same for EventSource.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/workflow</code></p><p class="unset" role="status">Not available: The &lt;app&gt; broke. (app_gone)</p>'
         "</section>"
         '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p><p class="unset" role="status">Not available: the plugin is not allowed to read apps (its manifest lacks the app permission) (app_permission_denied)</p>'
         "</section>"
@@ -136,7 +144,7 @@ def test_page_of_unset_and_unreadable_apps_exact() -> None:
 
 ERROR_HEAD = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-    '<meta name="viewport" content="width=device-width,initial-scale=1"><title><LABEL></title>'
+    '<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title><LABEL></title>'
     '<style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
 )
 KEY_FORM = (
@@ -150,7 +158,7 @@ KEY_FORM = (
     ("code", "message"),
     [
         ("missing_api_key", "This endpoint needs its API key. Enter it to open this page."),
-        ("invalid_api_key", "That API key is wrong. Enter the key set in the endpoint&#x27;s settings."),
+        ("invalid_api_key", "That API key is wrong. Enter the key set in the endpoint&#39;s settings."),
     ],
 )
 def test_key_error_page_exact(code: str, message: str) -> None:
@@ -161,7 +169,7 @@ def test_key_error_page_exact(code: str, message: str) -> None:
 def test_settings_error_page_exact() -> None:
     page = index_page.error_page("N0NCE", "en_US", AppNotConfigured("The `x` setting <is> wrong."))
     assert placeholders(page) == (
-        ERROR_HEAD + '<div class="error" role="alert"><p>This endpoint&#x27;s settings need fixing by the workspace '
+        ERROR_HEAD + '<div class="error" role="alert"><p>This endpoint&#39;s settings need fixing by the workspace '
         'owner:</p><p lang="en">The `x` setting &lt;is&gt; wrong. (app_not_configured)</p></div></main></body></html>\n'
     )
 
@@ -176,7 +184,7 @@ def test_error_pages_speak_the_visitors_language() -> None:
 def test_page_headers_exact() -> None:
     assert index_page.page_headers("N0NCE", "en_US") == {
         "Content-Security-Policy": "default-src 'none'; script-src 'nonce-N0NCE'; style-src 'nonce-N0NCE'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "connect-src 'self'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
@@ -196,7 +204,10 @@ def test_a_script_text_with_markup_cannot_close_the_script_element(monkeypatch: 
     texts = {"copied": {"en_US": "</script><b>", "zh_Hans": "x"}}
     monkeypatch.setattr(index_page, "SCRIPT_TEXT", i18n.Catalog(texts))
     page = index_page.page("N0NCE", "en_US", BASE, [], key_required=False, key=None)
-    assert '<script type="application/json" id="page-text">{"copied": "\\u003c/script>\\u003cb>"}</script>' in page
+    assert (
+        '<script type="application/json" id="page-text">{"copied": "\\u003c/script\\u003e\\u003cb\\u003e"}</script>'
+        in page
+    )
 
 
 def test_page_without_a_key_exact() -> None:
@@ -210,13 +221,13 @@ def test_page_without_a_key_exact() -> None:
     assert sections == (
         '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p>'
         "<h3>With curl</h3>"
-        '<div class="curl"><pre id="duck-curl"><code>curl -N &#x27;https://d.example/e/a/duck?query=Hello%20duck&#x27;\ncurl -N -X POST https://d.example/e/a/duck -d &#x27;query=Hello duck&#x27;</code></pre><button type="button" class="copy" data-copy="duck-curl" aria-label="Copy the curl lines of /duck">Copy</button></div>'
+        '<div class="curl"><pre id="duck-curl"><code>curl -N &#39;https://d.example/e/a/duck?query=Hello%20duck&#39;\ncurl -N -X POST https://d.example/e/a/duck -d &#39;query=Hello duck&#39;</code></pre><button type="button" class="copy" data-copy="duck-curl" aria-label="Copy the curl lines of /duck">Copy</button></div>'
         "<h3>Try it</h3>"
         '<form method="get" action="duck" class="duck-form" id="duck-form"><label for="duck-query">Your question</label><div class="row"><input type="text" id="duck-query" name="query" required placeholder="Ask the duck anything"><button type="submit">Ask the duck</button></div></form>'
         "</section>"
         '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
         "<h3>With curl</h3>"
-        '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST https://d.example/e/a/completion -H &#x27;Content-Type: application/json&#x27; -d &#x27;{&quot;inputs&quot;: {&quot;site&quot;: &quot;a/b&quot;}}&#x27;\ncurl -N &#x27;https://d.example/e/a/completion?inputs=%7B%22site%22%3A%20%22a%2Fb%22%7D&#x27;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
+        '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST https://d.example/e/a/completion -H &#39;Content-Type: application/json&#39; -d &#39;{&#34;inputs&#34;: {&#34;site&#34;: &#34;a/b&#34;}}&#39;\ncurl -N &#39;https://d.example/e/a/completion?inputs=%7B%22site%22%3A%20%22a%2Fb%22%7D&#39;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
         "<h3>Try it</h3>"
         '<form class="run-form" id="completion-form" data-route="completion">'
         '<div class="field"><label for="completion-in-site">Site</label><input type="text" id="completion-in-site" name="site" data-var="site" data-kind="text-input" value="a/b"></div><button type="submit">Run</button></form>'

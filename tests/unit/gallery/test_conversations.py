@@ -1,4 +1,4 @@
-"""provider.conversations: Duck's turns in storage stay bounded, and a bad store never breaks the page."""
+"""gallery.conversations: Duck's turns in storage stay bounded, and a bad store never breaks the page."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provider import conversations
-from provider.conversations import ConversationStore, File, Turn
+from gallery import conversations
+from gallery.conversations import ConversationStore, File, Turn
 from tests.unit.fakes import FakeStorage
 
 APP = "chat-app"
@@ -127,7 +127,7 @@ def test_whatever_is_saved_is_bounded_and_reads_back_as_saved(pairs: list[tuple[
 )
 def test_a_corrupt_value_is_an_empty_history_and_is_logged(raw: bytes, caplog: pytest.LogCaptureFixture) -> None:
     storage = FakeStorage(values={KEY: raw})
-    with caplog.at_level(logging.WARNING, logger="provider.conversations"):
+    with caplog.at_level(logging.WARNING, logger="gallery.conversations"):
         assert ConversationStore(storage, APP).load(CONVERSATION) == ([], False)
     assert "corrupt conversation" in caplog.text
 
@@ -160,14 +160,14 @@ def test_only_plain_http_urls_make_files(url: object, kept: bool) -> None:
 
 def test_a_storage_failure_on_read_is_an_empty_history_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     storage = FakeStorage(error="read app failed: connection refused (internal host 10.0.0.7)")
-    with caplog.at_level(logging.WARNING, logger="provider.conversations"):
+    with caplog.at_level(logging.WARNING, logger="gallery.conversations"):
         assert ConversationStore(storage, APP).load(CONVERSATION) == ([], False)
     assert "could not read conversation" in caplog.text
 
 
 def test_a_storage_failure_on_write_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     storage = FakeStorage(error="save data failed: allocated size is greater than max storage size")
-    with caplog.at_level(logging.WARNING, logger="provider.conversations"):
+    with caplog.at_level(logging.WARNING, logger="gallery.conversations"):
         assert not ConversationStore(storage, APP).save(CONVERSATION, turns(1))
     assert "allocated size is greater" in caplog.text
 
@@ -290,7 +290,7 @@ def test_a_question_cut_keeps_the_answer_when_it_fits_beside_nothing() -> None:
 
 
 def test_failures_are_logged_with_the_key_and_the_reason(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="provider.conversations"):
+    with caplog.at_level(logging.WARNING, logger="gallery.conversations"):
         ConversationStore(FakeStorage(error="daemon down"), APP).load(CONVERSATION)
         ConversationStore(FakeStorage(error="quota full"), APP).save(CONVERSATION, turns(1))
         ConversationStore(FakeStorage(values={KEY: b"[]"}), APP).load(CONVERSATION)

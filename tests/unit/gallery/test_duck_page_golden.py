@@ -1,22 +1,24 @@
 """The Duck page's exact markup for a fixed nonce: what browsers get must not drift silently
-(provider.duck_page; the behaviour is tested in tests/unit/test_duck_page.py).
+(gallery.duck_page; the behaviour is tested in tests/unit/gallery/test_duck_page.py).
 
 Changed on purpose for issue #9 (a conversation page): the question box has an
 `aria-label`, a complete answer is followed by its rendered Markdown (`#rendered`),
-and a failed answer is not rendered (the error block says why)."""
+and a failed answer is not rendered (the error block says why). Changed on purpose for
+issue #18 (pages from Jinja2 templates): the head declares an inline icon, so that no
+browser asks for /favicon.ico; everything else is byte for byte as before."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from provider import duck_page
-from provider.conversations import File, Turn
+from gallery import duck_page, render
+from gallery.conversations import File, Turn
 
 HEAD = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-    '<meta name="viewport" content="width=device-width,initial-scale=1">'
-    f'<title>Duck</title><style nonce="N0NCE">{duck_page._STYLE}</style></head>'
+    '<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">'
+    f'<title>Duck</title><style nonce="N0NCE">{render.asset("duck.css")}</style></head>'
     "<body><main><h1>🦆 Duck</h1>\n"
 )
 TAIL = "</main></body></html>\n"
