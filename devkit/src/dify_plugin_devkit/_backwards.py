@@ -9,7 +9,7 @@ The error texts are the daemon's, because plugin code (and its users) see them.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,10 @@ def describe_app_error(error: AppCallError) -> str:
 FETCH_APP_NO_DATA = "fetch app failed: data is nil"
 
 
+#: App calls kept in `BackwardsInvoker.app_call_log`.
+APP_CALL_LOG = 1000
+
+
 class BackwardsInvoker:
     """Turns one `invoke` message into the stream of `backwards_response` payloads."""
 
@@ -111,6 +115,9 @@ class BackwardsInvoker:
         # is a leak (the daemon cuts a local session's call; a serverless plugin
         # holds its transaction open until it stops reading)
         self.open_app_calls = 0
+        # the last APP_CALL_LOG app calls, oldest first: which conversation each one
+        # asked for and which it used (GET /devkit/app-calls)
+        self.app_call_log: deque[dict[str, Any]] = deque(maxlen=APP_CALL_LOG)
 
     async def answer(self, invoke_type: str, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         if invoke_type in _APP_TYPES and not self.app_permission:
@@ -143,11 +150,21 @@ class BackwardsInvoker:
     async def _invoke_app(self, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         app_id = request.get("app_id")
         self.app_calls[str(app_id)] += 1
+        entry: dict[str, Any] = {
+            "app_id": str(app_id),
+            "response_mode": request.get("response_mode"),
+            "query": request.get("query"),
+            "conversation_id": request.get("conversation_id") or None,  # what the plugin asked for
+            "used_conversation_id": None,  # what the app answered in (chat apps)
+        }
+        self.app_call_log.append(entry)
         spec = self.apps.get(app_id) if isinstance(app_id, str) else None
         stamp = spec is not None and spec.stamp_events and request.get("response_mode") == "streaming"
         self.open_app_calls += 1
         try:
             async for value in iterate_until(self.apps.invoke(request), self.app_stream_timeout):
+                if entry["used_conversation_id"] is None and isinstance(value, dict):
+                    entry["used_conversation_id"] = value.get("conversation_id")
                 if stamp:  # as late as possible: the next step is the write to the plugin
                     value = {**value, "devkit_sent_ns": time.time_ns()}
                 yield response_event(request_id, value)

@@ -1,0 +1,1 @@
+"""The gallery's own code: its pages and exhibits (delete this folder in a copy of the template)."""
