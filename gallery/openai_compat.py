@@ -257,11 +257,14 @@ class ChatRequest(_Strict):
 def _param(location: Sequence[int | str]) -> str:
     """pydantic's error location as OpenAI writes `param`: `messages[2].content`."""
     text = ""
+    previous: int | str | None = None
     for part in location:
+        tag = isinstance(previous, int) and part in ("text", "image_url") and "content" in location
+        previous = part
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in ("str", "list[tagged-union[TextPart,ImagePart]]"):
-            continue  # the branch of a union pydantic tried: not a field of the request
+        elif tag or part in ("str", "list[tagged-union[TextPart,ImagePart]]"):
+            continue  # the branch of a union pydantic tried (or a part's tag): not a field of the request
         else:
             text += f".{part}" if text else str(part)
     return text
@@ -279,9 +282,19 @@ def parse_chat_request(r: Request) -> ChatRequest:
     try:
         request = ChatRequest.model_validate(body)
     except ValidationError as invalid:
-        first = invalid.errors(include_url=False)[0]
+        errors = invalid.errors(include_url=False)
+        # a content union fails in both branches; the string branch's "should be a valid
+        # string" says nothing useful when the client sent a list
+        first = next((e for e in errors if "str" not in e["loc"]), errors[0])
         param = _param(first["loc"])
-        raise InvalidChatRequest(f"`{param or 'body'}`: {first['msg']}.", param=param or None) from None
+        message = first["msg"]
+        if (
+            first["loc"][-1:] == ("content",)
+            or first["type"] in ("list_type", "string_type")
+            and "content" in first["loc"]
+        ):
+            message = 'Input should be a string or a list of content parts like {"type": "text", "text": "..."}'
+        raise InvalidChatRequest(f"`{param or 'body'}`: {reason}.", param=param or None) from None
     if request.n != 1:
         raise InvalidChatRequest("Only `n: 1` is supported: a Dify app gives one answer per call.", param="n")
     if sum(len(text_of(m)) for m in request.messages) > MAX_TEXT_CHARS:
