@@ -287,13 +287,13 @@ def parse_chat_request(r: Request) -> ChatRequest:
         # string" says nothing useful when the client sent a list
         first = next((e for e in errors if "str" not in e["loc"]), errors[0])
         param = _param(first["loc"])
-        message = first["msg"]
+        reason = first["msg"]
         if (
             first["loc"][-1:] == ("content",)
             or first["type"] in ("list_type", "string_type")
             and "content" in first["loc"]
         ):
-            message = 'Input should be a string or a list of content parts like {"type": "text", "text": "..."}'
+            reason = 'Input should be a string or a list of content parts like {"type": "text", "text": "..."}'
         raise InvalidChatRequest(f"`{param or 'body'}`: {reason}.", param=param or None) from None
     if request.n != 1:
         raise InvalidChatRequest("Only `n: 1` is supported: a Dify app gives one answer per call.", param="n")
