@@ -139,7 +139,12 @@ def banner(devkit: Devkit) -> str:
             if example is None:  # the route does not work on this instance: never print it as if it did
                 unset.append(name)
                 continue
-            url = f"{devkit.base_url}/e/{instance.hook_id}{route.path}"
+            path = route.path
+            if route.method == "GET" and "<" in path and example.startswith("/"):
+                # a path with parameters (`/v1/models/<model_id>`): the example is the concrete path
+                path, mark, query = example.partition("?")
+                example = mark + query
+            url = f"{devkit.base_url}/e/{instance.hook_id}{path}"
             if route.method == "GET":
                 lines.append(f"  GET  {url}{example}")
                 lines.append(f"       curl -N{headers} '{url}{example}'")
