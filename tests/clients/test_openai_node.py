@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def node(scenario: str, devkit: RunningDevkit, hook: str = "open", key: str = "any-key") -> dict[str, Any]:
-    done = subprocess.run(  # noqa: S603 - a fixed argv, no shell
+    done = subprocess.run(
         [str(NODE), "client.mjs", scenario, base_url(devkit, hook), key],
         cwd=NODE_CLIENT,
         capture_output=True,
