@@ -88,6 +88,17 @@ def describe_app_error(error: AppCallError) -> str:
 FETCH_APP_NO_DATA = "fetch app failed: data is nil"
 
 
+def _stamped_answer(event: dict[str, Any], now_ns: int) -> dict[str, Any]:
+    """`event` with its answer delta replaced by its send time (AppSpec.stamp_answers)."""
+    stamp = f" devkit_sent_ns={now_ns}"
+    if event.get("event") in ("message", "agent_message") and event.get("answer"):
+        return {**event, "answer": stamp}
+    data = event.get("data")
+    if event.get("event") == "text_chunk" and isinstance(data, dict) and data.get("text"):
+        return {**event, "data": {**data, "text": stamp}}
+    return event
+
+
 #: App calls kept in `BackwardsInvoker.app_call_log`.
 APP_CALL_LOG = 1000
 
@@ -160,6 +171,7 @@ class BackwardsInvoker:
         self.app_call_log.append(entry)
         spec = self.apps.get(app_id) if isinstance(app_id, str) else None
         stamp = spec is not None and spec.stamp_events and request.get("response_mode") == "streaming"
+        stamp_answer = spec is not None and spec.stamp_answers and request.get("response_mode") == "streaming"
         self.open_app_calls += 1
         try:
             async for value in iterate_until(self.apps.invoke(request), self.app_stream_timeout):
@@ -167,6 +179,8 @@ class BackwardsInvoker:
                     entry["used_conversation_id"] = value.get("conversation_id")
                 if stamp:  # as late as possible: the next step is the write to the plugin
                     value = {**value, "devkit_sent_ns": time.time_ns()}
+                if stamp_answer:
+                    value = _stamped_answer(value, time.time_ns())
                 yield response_event(request_id, value)
         except TimeoutError:
             yield error_event(request_id, f"read app failed: {APP_READ_TIMEOUT_ERROR}")

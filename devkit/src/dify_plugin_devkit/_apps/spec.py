@@ -194,6 +194,11 @@ class AppSpec(_Strict):
     #: `time.time_ns()` as it hands the event to the plugin, so that a client on the
     #: same machine can measure each event's delay. Not a Dify field: off by default.
     stamp_events: bool = False
+    #: Benchmarks of routes that pass on only the answer's text (an OpenAI-compatible
+    #: route): each streamed delta (`answer` of a message, `data.text` of a text_chunk)
+    #: is replaced by ` devkit_sent_ns=<time.time_ns()>`, taken as the devkit hands the
+    #: event to the plugin. Not a Dify behaviour: off by default.
+    stamp_answers: bool = False
 
     @property
     def is_chat(self) -> bool:
