@@ -7,7 +7,7 @@ SYNCED := $(VENV)/.synced
 PORT ?= 5002
 DEVKIT_CONFIG ?= dev/devkit.yaml
 # the code that is linted and type-checked: what ships, and the devkit
-LINTED := main.py endpoints provider tests devkit $(wildcard bench)
+LINTED := main.py endpoints provider tests devkit $(wildcard bench) $(wildcard gallery)
 
 .PHONY: setup dev dev-serverless test lint check package mutate bench fuzz soak clean
 

@@ -32,6 +32,8 @@ class OpenAIChatEndpoint(Endpoint):
             # 4. the app comes from the settings: `model` only picks one of them
             model = openai_compat.find_model(models, request.model)
             # 5. run it and answer: a stream of chunks, or one chat.completion
-            return openai_compat.answer(self.session, model, request, settings, config.keepalive_seconds)
+            return openai_compat.answer(
+                self.session, model, request, settings, config.keepalive_seconds, config.max_file_bytes
+            )
         except EndpointError as error:
             return openai_compat.error_response(error)

@@ -36,23 +36,26 @@ invocation omits `query`: api/core/plugin/backwards_invocation/app.py).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import mimetypes
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug import Request, Response
 
-from provider import app_form, http, parsing
+from provider import app_form, files, http, parsing
 from provider.apps import AppCall, AppKind
 from provider.errors import AppFailed, AppNotConfigured, BadRequest, EndpointError, Unauthorized
 from provider.log import plugin_logger
 from provider.pacing import KeepAlive, keepalive_batches
+from provider.parsing import FilePart
 from provider.sse import ServerSentEvent
 
 if TYPE_CHECKING:
@@ -288,10 +291,8 @@ def parse_chat_request(r: Request) -> ChatRequest:
         first = next((e for e in errors if "str" not in e["loc"]), errors[0])
         param = _param(first["loc"])
         reason = first["msg"]
-        if (
-            first["loc"][-1:] == ("content",)
-            or first["type"] in ("list_type", "string_type")
-            and "content" in first["loc"]
+        if first["loc"][-1:] == ("content",) or (
+            first["type"] in ("list_type", "string_type") and "content" in first["loc"]
         ):
             reason = 'Input should be a string or a list of content parts like {"type": "text", "text": "..."}'
         raise InvalidChatRequest(f"`{param or 'body'}`: {reason}.", param=param or None) from None
@@ -305,18 +306,12 @@ def parse_chat_request(r: Request) -> ChatRequest:
                 "Tool and function messages are not supported: a Dify app calls its own tools.",
                 param=f"messages[{index}].role",
             )
-        if isinstance(message.content, list) and any(isinstance(p, ImagePart) for p in message.content):
-            raise InvalidChatRequest(
-                "Images are not supported here: the plugin SDK cannot pass files with a chat message. "
-                "Send text parts only (or give the file to a workflow's file input through /workflow).",
-                param=f"messages[{index}].content",
-                code="image_not_supported",
-            )
     if request.messages[-1].role != "user":
         raise InvalidChatRequest(
             "The last message must be the user's: it is what the app is asked.",
             param=f"messages[{len(request.messages) - 1}].role",
         )
+    images_of(request.messages[-1], len(request.messages) - 1)  # refuses what is not a data: URL image
     if not text_of(request.messages[-1]).strip():
         raise InvalidChatRequest(
             "The last user message has no text: say something.", param=f"messages[{len(request.messages) - 1}].content"
@@ -331,6 +326,41 @@ def text_of(message: Message) -> str:
     if isinstance(message.content, str):
         return message.content
     return "\n".join(part.text for part in message.content if isinstance(part, TextPart))
+
+
+#: `data:<image type>;base64,<data>`: the only image URLs taken (the plugin fetches no URL
+#: a client names: that would let any caller make it reach hosts inside the network).
+_DATA_URL = re.compile(r"data:(image/[A-Za-z0-9.+-]+);base64,([A-Za-z0-9+/=\s]*)", re.DOTALL)
+
+
+def images_of(message: Message, index: int) -> list[FilePart]:
+    """The images of a message's `image_url` parts, decoded (not yet checked against the
+    app's form, not uploaded); InvalidChatRequest for one that is not a base64 data: URL."""
+    found: list[FilePart] = []
+    parts = message.content if isinstance(message.content, list) else []
+    for position, part in enumerate(parts):
+        if not isinstance(part, ImagePart):
+            continue
+        match = _DATA_URL.fullmatch(part.image_url.url)
+        content = None
+        if match is not None:
+            try:
+                content = base64.b64decode(re.sub(r"\s", "", match.group(2)), validate=True)
+            except ValueError:
+                content = None
+        if match is None or content is None:
+            raise InvalidChatRequest(
+                "Send each image as a base64 data: URL (`data:image/png;base64,...`): the plugin does not fetch "
+                "image links.",
+                param=f"messages[{index}].content[{position}].image_url.url",
+                code="invalid_image_url",
+            )
+        mimetype = match.group(1).lower()
+        extension = (mimetypes.guess_extension(mimetype) or ".bin").lstrip(".")
+        found.append(
+            FilePart(variable="", filename=f"image-{len(found) + 1}.{extension}", mimetype=mimetype, content=content)
+        )
+    return found
 
 
 # --- conversations ----------------------------------------------------------------
@@ -666,6 +696,29 @@ def text_input(session: Session, model: Model, settings: Mapping[str, Any]) -> s
     return chosen.variable
 
 
+class ImageNotAccepted(BadRequest):
+    """The request carries images but the app's input form has no input that takes one."""
+
+    code = "image_not_accepted"
+
+
+def with_images(call: AppCall, images: Sequence[FilePart], max_bytes: int, model: Model) -> AppCall:
+    """`call` with the images in the first file input of the app that accepts images
+    (checked against its form, then uploaded with `session.file.upload`); ImageNotAccepted
+    when it has none. Chat and agent apps keep the inputs of a conversation's first turn
+    (Dify's rule): an image sent later in a continued conversation reaches only chatflows."""
+    form = files.InputForm.from_parameters(call.parameters())
+    variable = next((v for v, rule in form.files.items() if rule.accepts("image", "png")), None)
+    if variable is None:
+        raise ImageNotAccepted(
+            f"The model `{model.id}` takes no images: its app has no file input that accepts images. "
+            "Send text only, or ask the workspace owner to add an image input to the app."
+        )
+    parts = {variable: [replace(image, variable=variable) for image in images]}
+    files.check(parts, form, max_bytes)
+    return replace(call, inputs={**call.inputs, **files.upload(call, parts, form)})
+
+
 def _events(call: AppCall, retry: AppCall | None) -> Iterator[dict[str, Any]]:
     """`call`'s events; when Dify no longer knows the remembered conversation (deleted,
     expired), `retry` (a new conversation with the turns as context) instead."""
@@ -696,10 +749,13 @@ def answer(
     request: ChatRequest,
     settings: Mapping[str, Any],
     keepalive_seconds: float,
+    max_file_bytes: int,
 ) -> Response:
     """Run `model`'s app for `request` and answer in OpenAI's shape (streamed or not);
-    AppFailed / AppNotConfigured when it fails before anything was sent."""
+    AppFailed / AppNotConfigured when it fails before anything was sent. Images of the
+    last message go to the app's image input (`with_images`)."""
     reply, outcome = Reply(model.id), Outcome()
+    images = images_of(request.messages[-1], len(request.messages) - 1)
     on_complete: Callable[[str], None] = lambda text: None  # noqa: E731 - replaced for chat apps
     if model.kind == "chat":
         prompt = plan_prompt(model.app_id, request.messages)
@@ -713,6 +769,8 @@ def answer(
             query=render_context(prompt.turns[:-1], prompt.query),
             user=request.user,
         )
+        if images:
+            fresh = with_images(fresh, images, max_file_bytes, model)
         continued = None
         if known is not None:
             continued = AppCall(
@@ -722,6 +780,7 @@ def answer(
                 app_id=model.app_id,
                 query=prompt.query,
                 conversation_id=known,
+                inputs=fresh.inputs,
                 user=request.user,
             )
         events = _events(continued or fresh, fresh if continued else None)
@@ -741,6 +800,8 @@ def answer(
             inputs={**request.inputs, variable: text_of(request.messages[-1])},
             user=request.user,
         )
+        if images:
+            call = with_images(call, images, max_file_bytes, model)
         events = _events(call, None)
     pieces = _translated(app_pieces(events, model.kind, outcome), model.kind)
     if request.stream:

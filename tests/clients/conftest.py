@@ -45,6 +45,14 @@ APPS: list[dict[str, Any]] = [
         "fail_as": "invocation",
     },
     {
+        "id": "openai-vision",
+        "name": "Says which image it got",
+        "mode": "chat",
+        "script": "answer",
+        "answer": "I see {{photo}}",
+        "variables": [{"name": "photo", "type": "file", "required": False, "allowed_file_types": ["image"]}],
+    },
+    {
         "id": "openai-form",
         "name": "A workflow whose text input is not the first",
         "mode": "workflow",
@@ -80,6 +88,7 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
     "failing-early": {"chat_app": "openai-chat-fails-early", "workflow_app": "demo-workflow-breaks"},
     "form": {"workflow_app": "openai-form"},
     "form-named": {"workflow_app": "openai-form", "openai_text_input": "style"},
+    "vision": {"chat_app": "openai-vision"},
     "empty": {},
     "bad-names": {"chat_app": "demo-chat-echo", "openai_model_names": "chat=a b"},
     "cors": {"chat_app": "demo-chat-echo", "allowed_origins": "https://app.example"},

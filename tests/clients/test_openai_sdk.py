@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import openai
 import pytest
@@ -16,8 +18,10 @@ def client(devkit: RunningDevkit, hook: str = "open", key: str = "any-key", **kw
     return openai.OpenAI(base_url=base_url(devkit, hook), api_key=key, max_retries=0, timeout=60, **kwargs)  # type: ignore[arg-type]
 
 
-def ask(sdk: openai.OpenAI, model: str, text: str, *, stream: bool, history: list | None = None) -> str:
-    messages = [*(history or []), {"role": "user", "content": text}]
+def ask(
+    sdk: openai.OpenAI, model: str, text: str, *, stream: bool, history: list | None = None, content: list | None = None
+) -> str:
+    messages = [*(history or []), {"role": "user", "content": content or text}]
     if not stream:
         result = sdk.chat.completions.create(model=model, messages=messages)
         assert result.object == "chat.completion"
@@ -235,21 +239,45 @@ def test_bad_request_names_the_field(v1: RunningDevkit) -> None:
     assert body["param"] == "messages[0].role"
 
 
-def test_images_get_a_clear_400(v1: RunningDevkit) -> None:
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 24
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}}
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "blocking"])
+def test_an_image_goes_to_the_apps_image_input(v1: RunningDevkit, stream: bool) -> None:
+    before = len(v1.files())
+    text = ask(
+        client(v1, "vision"),
+        "chat",
+        "",
+        stream=stream,
+        history=None,
+        content=[{"type": "text", "text": "what?"}, IMAGE],
+    )
+    assert text == f"I see image-1.png (image, {len(PNG)} bytes)"
+    assert len(v1.files()) == before + 1  # uploaded with session.file.upload
+
+
+def test_images_for_an_app_without_image_input_get_a_clear_400(v1: RunningDevkit) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         client(v1).chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": [{"type": "text", "text": "see"}, IMAGE]}]
+        )
+    assert raised.value.code == "image_not_accepted"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client(v1, "vision").chat.completions.create(
             model="chat",
             messages=[
                 {
                     "role": "user",
                     "content": [
                         {"type": "text", "text": "see"},
-                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                        {"type": "image_url", "image_url": {"url": "https://x.example/a.png"}},
                     ],
                 }
             ],
         )
-    assert raised.value.code == "image_not_supported"
+    assert raised.value.code == "invalid_image_url"
 
 
 def test_text_parts_are_accepted(v1: RunningDevkit) -> None:

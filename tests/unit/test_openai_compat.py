@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -116,12 +117,26 @@ def test_bad_requests_name_the_field(body: dict[str, Any], param: str, words: st
     assert words in raised.value.message
 
 
-def test_images_are_refused_clearly() -> None:
-    part = {"type": "image_url", "image_url": {"url": "https://x.example/a.png"}}
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+
+
+def test_images_come_as_data_urls() -> None:
+    part = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}
+    parsed = chat({"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "see"}, part]}]})
+    (image,) = oc.images_of(parsed.messages[0], 0)
+    assert (image.filename, image.mimetype) == ("image-1.png", "image/png")
+    assert image.content.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://x.example/a.png", "data:image/png;base64,%%%", "data:text/plain;base64,AAAA", "file:///etc/passwd"]
+)
+def test_other_image_urls_are_refused_clearly(url: str) -> None:
+    part = {"type": "image_url", "image_url": {"url": url}}
     with pytest.raises(oc.InvalidChatRequest) as raised:
-        chat({"model": "m", "messages": [{"role": "user", "content": [part]}]})
-    assert raised.value.code == "image_not_supported"
-    assert raised.value.param == "messages[0].content"
+        chat({"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}, part]}]})
+    assert raised.value.code == "invalid_image_url"
+    assert raised.value.param == "messages[0].content[1].image_url.url"
 
 
 def test_too_many_messages_or_too_much_text_is_413() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from werkzeug import Response
 
 from endpoints.openai_chat import OpenAIChatEndpoint
 from endpoints.openai_models import OpenAIModelsEndpoint
-from tests.unit.fakes import FakeAppInterface, FakeFetchApp, FakeStorage, fake_session, request
+from tests.unit.fakes import FakeAppInterface, FakeFetchApp, FakeFileUpload, FakeStorage, fake_session, request
 
 SETTINGS: dict[str, Any] = {"chat_app": {"app_id": "chat-app"}, "workflow_app": {"app_id": "wf-app"}}
 KEYED = {**SETTINGS, "api_key": "s3cret"}
@@ -200,3 +201,66 @@ def test_a_body_that_is_not_json_is_a_400(content_type: str | None) -> None:
     response = OpenAIChatEndpoint(fake_session())._invoke(r, {}, SETTINGS)
     assert response.status_code == 400
     assert error_of(response)["type"] == "invalid_request_error"
+
+
+PNG_URL = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+IMAGE_FORM = {
+    "user_input_form": [
+        {"text-input": {"variable": "query", "required": True}},
+        {"file": {"variable": "photo", "required": False, "allowed_file_types": ["image"]}},
+    ]
+}
+
+
+def with_image(text: str = "what is this?") -> list[dict[str, Any]]:
+    return [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": PNG_URL}}],
+        }
+    ]
+
+
+@pytest.mark.parametrize("model", ["chat", "workflow"])
+def test_images_are_uploaded_into_the_apps_image_input(model: str) -> None:
+    app = (
+        echo()
+        if model == "chat"
+        else FakeAppInterface(
+            events=[
+                {"event": "text_chunk", "data": {"text": "a duck"}},
+                {"event": "workflow_finished", "data": {"status": "succeeded"}},
+            ]
+        )
+    )
+    uploads = FakeFileUpload()
+    response = completions(
+        {"model": model, "messages": with_image()}, **{model: app}, files=uploads, fetch_app=FakeFetchApp(IMAGE_FORM)
+    )
+    assert response.status_code == 200, body(response)
+    assert [(name, mimetype) for name, _, mimetype in uploads.uploads] == [("image-1.png", "image/png")]
+    photo = app.calls[0]["inputs"]["photo"]
+    assert (photo["transfer_method"], photo["type"]) == ("tool_file", "image")
+
+
+def test_images_for_an_app_without_an_image_input_are_a_clear_400() -> None:
+    app, uploads = echo(), FakeFileUpload()
+    form = {"user_input_form": [{"file": {"variable": "doc", "allowed_file_types": ["document"]}}]}
+    response = completions(
+        {"model": "chat", "messages": with_image()}, chat=app, files=uploads, fetch_app=FakeFetchApp(form)
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "image_not_accepted"
+    assert uploads.uploads == []
+    assert app.calls == []
+
+
+def test_an_image_over_the_file_limit_is_413() -> None:
+    response = completions(
+        {"model": "chat", "messages": with_image()},
+        {**SETTINGS, "max_file_mb": "0.00001"},
+        chat=echo(),
+        fetch_app=FakeFetchApp(IMAGE_FORM),
+    )
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "file_too_large"
