@@ -507,6 +507,9 @@ class Outcome:
 
     conversation_id: str | None = None
     usage: Usage | None = None
+    #: `message_replace` (output moderation replaced the answer): the whole answer now.
+    #: A non-streamed reply gives it instead; a stream cannot take back what it sent.
+    replaced: str | None = None
 
 
 def app_failed_event(event: Mapping[str, Any]) -> AppFailed:
@@ -534,6 +537,8 @@ def app_pieces(events: Iterator[dict[str, Any]], kind: AppKind, outcome: Outcome
             if isinstance(text, str) and text:
                 streamed = True
                 yield text
+        elif name == "message_replace" and isinstance(event.get("answer"), str):
+            outcome.replaced = event["answer"]
         elif name == "message_end":
             outcome.usage = usage_of(event.get("metadata")) or outcome.usage
         elif name == "workflow_finished" and kind == "workflow":
@@ -673,6 +678,8 @@ def completion_response(pieces: Iterator[str], reply: Reply, outcome: Outcome) -
     """The whole answer as one `chat.completion` (application/json), and its text;
     AppFailed if the run fails."""
     text = "".join(pieces)
+    if outcome.replaced is not None:
+        text = outcome.replaced
     return http.json_response(reply.completion(text, outcome.usage)), text
 
 

@@ -351,3 +351,11 @@ def test_error_types_follow_openai() -> None:
     response = oc.error_response(Unauthorized("x", code="invalid_api_key"))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")
+
+
+def test_moderation_replaces_a_non_streamed_answer() -> None:
+    events = [{"event": "message", "answer": "bad words"}, {"event": "message_replace", "answer": "[removed]"}]
+    outcome = oc.Outcome()
+    response, text = oc.completion_response(oc.app_pieces(iter(events), "chat", outcome), oc.Reply("chat"), outcome)
+    assert text == "[removed]"
+    assert json.loads(b"".join(response.iter_encoded()))["choices"][0]["message"]["content"] == "[removed]"
