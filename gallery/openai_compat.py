@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug import Request, Response
@@ -92,6 +92,7 @@ class ModelNotFound(EndpointError):
 
     status = 404
     code = "model_not_found"
+    param = "model"  # OpenAI names the field at fault
 
 
 class RequestTooLarge(EndpointError):
@@ -193,9 +194,7 @@ def find_model(models: Sequence[Model], model_id: str) -> Model:
             return model
     offered = ", ".join(f"`{m.id}`" for m in models) or "none (the owner has chosen no app)"
     shown = model_id if len(model_id) <= 64 else model_id[:64] + "…"
-    error = ModelNotFound(f"The model `{shown}` does not exist on this endpoint; its models are: {offered}.")
-    error.param = "model"  # type: ignore[attr-defined]  # OpenAI names the field
-    raise error
+    raise ModelNotFound(f"The model `{shown}` does not exist on this endpoint; its models are: {offered}.")
 
 
 def model_object(model: Model) -> dict[str, Any]:
@@ -428,8 +427,8 @@ class ConversationIndex:
     """
 
     storage: Storage
-    SLOTS: Final = 4096  # x ~100 bytes: well inside the manifest's storage quota
-    PREFIX: Final = "openai/conversations/"
+    SLOTS: ClassVar[int] = 4096  # x ~100 bytes: well inside the manifest's storage quota
+    PREFIX: ClassVar[str] = "openai/conversations/"
 
     def _key(self, digest: str) -> str:
         return f"{self.PREFIX}{int(digest[:8], 16) % self.SLOTS}"
