@@ -758,57 +758,14 @@ def answer(
     max_file_bytes: int,
 ) -> Response:
     """Run `model`'s app for `request` and answer in OpenAI's shape (streamed or not);
-    AppFailed / AppNotConfigured when it fails before anything was sent. Images of the
-    last message go to the app's image input (`with_images`)."""
+    AppFailed / AppNotConfigured / a 4xx when it fails before anything was sent. Images
+    of the last message go to the app's image input (`with_images`)."""
     reply, outcome = Reply(model.id), Outcome()
     images = images_of(request.messages[-1], len(request.messages) - 1)
-    on_complete: Callable[[str], None] = lambda text: None  # noqa: E731 - replaced for chat apps
     if model.kind == "chat":
-        prompt = plan_prompt(model.app_id, request.messages)
-        index = ConversationIndex(session.storage)
-        known = index.lookup(prompt.history_before) if prompt.history_before else None
-        fresh = AppCall(
-            session,
-            kind="chat",
-            setting=model.setting,
-            app_id=model.app_id,
-            query=render_context(prompt.turns[:-1], prompt.query),
-            user=request.user,
-        )
-        if images:
-            fresh = with_images(fresh, images, max_file_bytes, model)
-        continued = None
-        if known is not None:
-            continued = AppCall(
-                session,
-                kind="chat",
-                setting=model.setting,
-                app_id=model.app_id,
-                query=prompt.query,
-                conversation_id=known,
-                inputs=fresh.inputs,
-                user=request.user,
-            )
-        events = _events(continued or fresh, fresh if continued else None)
-
-        def on_complete(text: str) -> None:
-            if outcome.conversation_id is not None:
-                turns = [*prompt.turns, ("assistant", text.strip())]
-                index.remember(history_hash(model.app_id, turns), outcome.conversation_id)
-
+        events, on_complete = _chat_run(session, model, request, images, max_file_bytes, outcome)
     else:
-        variable = text_input(session, model, settings)
-        call = AppCall(
-            session,
-            kind=model.kind,
-            setting=model.setting,
-            app_id=model.app_id,
-            inputs={**request.inputs, variable: text_of(request.messages[-1])},
-            user=request.user,
-        )
-        if images:
-            call = with_images(call, images, max_file_bytes, model)
-        events = _events(call, None)
+        events, on_complete = _app_run(session, model, request, settings, images, max_file_bytes), _nothing
     pieces = _translated(app_pieces(events, model.kind, outcome), model.kind)
     if request.stream:
         return stream_response(
@@ -817,3 +774,67 @@ def answer(
     response, text = completion_response(pieces, reply, outcome)
     on_complete(text)
     return response
+
+
+def _nothing(text: str) -> None:
+    """What is kept of a workflow's or completion app's answer: nothing (no conversation)."""
+
+
+def _chat_run(
+    session: Session,
+    model: Model,
+    request: ChatRequest,
+    images: Sequence[FilePart],
+    max_file_bytes: int,
+    outcome: Outcome,
+) -> tuple[Iterator[dict[str, Any]], Callable[[str], None]]:
+    """A chat-type app's events for the last message, in the Dify conversation the
+    history belongs to (a new one, with the earlier turns as context, when the history
+    is unknown or Dify forgot it), and what to do with the finished answer: remember
+    that the history, answer included, belongs to the conversation the app used."""
+    prompt = plan_prompt(model.app_id, request.messages)
+    index = ConversationIndex(session.storage)
+    known = index.lookup(prompt.history_before) if prompt.history_before else None
+    fresh = AppCall(
+        session,
+        kind="chat",
+        setting=model.setting,
+        app_id=model.app_id,
+        inputs=request.inputs,
+        query=render_context(prompt.turns[:-1], prompt.query),
+        user=request.user,
+    )
+    if images:
+        fresh = with_images(fresh, images, max_file_bytes, model)
+    continued = None if known is None else replace(fresh, query=prompt.query, conversation_id=known)
+
+    def remember(text: str) -> None:
+        if outcome.conversation_id is not None:
+            turns = [*prompt.turns, ("assistant", text.strip())]
+            index.remember(history_hash(model.app_id, turns), outcome.conversation_id)
+
+    return _events(continued or fresh, fresh if continued else None), remember
+
+
+def _app_run(
+    session: Session,
+    model: Model,
+    request: ChatRequest,
+    settings: Mapping[str, Any],
+    images: Sequence[FilePart],
+    max_file_bytes: int,
+) -> Iterator[dict[str, Any]]:
+    """A workflow's or completion app's events: the last message fills its text input
+    (`text_input`), the request's `inputs` the others."""
+    variable = text_input(session, model, settings)
+    call = AppCall(
+        session,
+        kind=model.kind,
+        setting=model.setting,
+        app_id=model.app_id,
+        inputs={**request.inputs, variable: text_of(request.messages[-1])},
+        user=request.user,
+    )
+    if images:
+        call = with_images(call, images, max_file_bytes, model)
+    return _events(call, None)

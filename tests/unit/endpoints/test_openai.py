@@ -264,3 +264,10 @@ def test_an_image_over_the_file_limit_is_413() -> None:
     )
     assert response.status_code == 413
     assert error_of(response)["code"] == "file_too_large"
+
+
+def test_a_chat_app_gets_the_requests_inputs() -> None:
+    app = echo()
+    payload = {"model": "chat", "messages": [{"role": "user", "content": "hi"}], "inputs": {"persona": "pirate"}}
+    assert completions(payload, chat=app).status_code == 200
+    assert app.calls[0]["inputs"] == {"persona": "pirate"}
