@@ -1,4 +1,4 @@
-"""GET /v1/models and /v1/models/<model_id> — the endpoint's apps as OpenAI models.
+"""GET /v1/models and /v1/models/<path:model_id> — the endpoint's apps as OpenAI models.
 
 One model per app-selector that holds an app (see gallery.openai_compat), in OpenAI's
 list shape, so that a client with a "base URL" field can offer them. An unknown model

@@ -72,7 +72,7 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
     "named": {
         "chat_app": "demo-chat-echo",
         "workflow_app": "demo-workflow",
-        "openai_model_names": "chat=duck-bot, workflow=summariser",
+        "openai_model_names": "chat=duck-bot, workflow=team/summariser",
     },
     "locked": {"chat_app": "demo-chat-echo", "api_key": KEY},
     "agent": {"chat_app": "demo-agent"},

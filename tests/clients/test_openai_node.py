@@ -40,7 +40,7 @@ def node(scenario: str, devkit: RunningDevkit, hook: str = "open", key: str = "a
 
 def test_lists_models(v1: RunningDevkit) -> None:
     assert node("models", v1)["ids"] == ["chat", "workflow", "completion"]
-    assert node("models", v1, "named")["ids"] == ["duck-bot", "summariser"]
+    assert node("models", v1, "named")["ids"] == ["duck-bot", "team/summariser"]
 
 
 @pytest.mark.parametrize(("hook", "exact"), [("open", True), ("chatflow", False), ("agent", False)])

@@ -34,13 +34,13 @@ def ask(
 # -- models --------------------------------------------------------------------------
 def test_models_lists_one_model_per_configured_app(v1: RunningDevkit) -> None:
     assert [m.id for m in client(v1).models.list()] == ["chat", "workflow", "completion"]
-    assert [m.id for m in client(v1, "named").models.list()] == ["duck-bot", "summariser"]
+    assert [m.id for m in client(v1, "named").models.list()] == ["duck-bot", "team/summariser"]
     assert list(client(v1, "empty").models.list()) == []
 
 
 def test_one_model_by_id(v1: RunningDevkit) -> None:
-    model = client(v1, "named").models.retrieve("summariser")
-    assert (model.id, model.object, model.owned_by) == ("summariser", "model", "dify")
+    model = client(v1, "named").models.retrieve("team/summariser")
+    assert (model.id, model.object, model.owned_by) == ("team/summariser", "model", "dify")
 
 
 def test_unknown_model_is_not_found(v1: RunningDevkit) -> None:
