@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gallery import openai_compat as oc
-from provider.errors import AppFailed, AppNotConfigured
+from provider.errors import AppFailed, AppNotConfigured, EndpointError
 from provider.settings import EndpointSettings
 from tests.unit.fakes import FakeStorage, request
 
@@ -359,3 +361,52 @@ def test_moderation_replaces_a_non_streamed_answer() -> None:
     response, text = oc.completion_response(oc.app_pieces(iter(events), "chat", outcome), oc.Reply("chat"), outcome)
     assert text == "[removed]"
     assert json.loads(b"".join(response.iter_encoded()))["choices"][0]["message"]["content"] == "[removed]"
+
+
+# -- any body: a request or a 4xx, never anything else ----------------------------------------
+_TEXT = st.text(max_size=20)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+_PART = st.fixed_dictionaries(
+    {}, optional={"type": st.sampled_from(["text", "image_url", "x"]) | _JSON, "text": _JSON, "image_url": _JSON}
+)
+_MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.sampled_from(["user", "assistant", "system", "developer", "tool"]) | _JSON,
+        "content": _TEXT | st.lists(_PART, max_size=3) | _JSON,
+    },
+)
+_BODY = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": _TEXT | _JSON,
+        "messages": st.lists(_MESSAGE, max_size=4) | _JSON,
+        "stream": _JSON,
+        "stream_options": _JSON,
+        "n": _JSON,
+        "inputs": _JSON,
+        "user": _JSON,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=_BODY | _JSON)
+def test_any_body_is_a_request_or_a_4xx(body: object) -> None:
+    r = request("POST", "/v1/chat/completions", data=json.dumps(body), content_type="application/json")
+    refused: EndpointError | None = None
+    try:
+        parsed = oc.parse_chat_request(r)
+    except EndpointError as error:
+        refused = error
+    if refused is not None:
+        assert 400 <= refused.status < 500
+        assert oc.error_body(refused)["error"]["message"]
+        return
+    assert parsed.messages[-1].role == "user"
+    assert oc.text_of(parsed.messages[-1]).strip()
+    oc.plan_prompt("app", parsed.messages)  # never raises on what the parser let through
