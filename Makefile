@@ -1,4 +1,4 @@
-# Two commands do all set-up: `make dev` and `make test` (see README.md).
+# Two commands do all set-up: `make dev` and `make test` (see README.md and docs/development.md).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -57,7 +57,7 @@ soak: $(SYNCED)
 	@cat $(SOAK_REPORT)
 
 ## make mutate: mutation testing of what ships (provider/, endpoints/, main.py) with the
-## fast tests (tests/unit); config in pyproject.toml [tool.mutmut], results in TESTING.md.
+## fast tests (tests/unit); config in pyproject.toml [tool.mutmut], results in docs/testing.md.
 ## Not part of `make test`. MUTATE_CHILDREN=2 on a 2-core machine.
 MUTATE_CHILDREN ?= 2
 mutate: $(SYNCED)
@@ -66,7 +66,7 @@ mutate: $(SYNCED)
 	@$(VENV)/bin/mutmut results
 
 ## make bench: the gallery's streaming cost next to two baseline endpoints, in one run
-## (stdio and serverless; see BENCHMARKS.md): a table, bench/out/bench.json and
+## (stdio and serverless; see docs/benchmarks.md): a table, bench/out/bench.json and
 ## bench/out/bench.png. QUICK=1 runs a small version (< 1 minute). Not part of `make test`
 ## (which runs the QUICK one as a smoke test).
 BENCH_OUT ?= bench/out

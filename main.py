@@ -1,4 +1,10 @@
-"""Entry point Dify's plugin daemon runs (`python -m main`)."""
+"""Entry point Dify's plugin daemon runs (`python -m main`).
+
+Part of what ships (docs/layout.md): this file, the routes (`group/`, `endpoints/`), the
+kit any endpoint plugin reuses (`provider/`) and the gallery's own pages (`gallery/`).
+The devkit (`devkit/`) and the development files (`tests/`, `dev/`, `bench/`, `docs/`)
+never ship.
+"""
 
 from dify_plugin import DifyPluginEnv, Plugin
 

@@ -168,3 +168,52 @@ class AppCall:
             # The app refused the inputs (e.g. "topic is required in input form"): the caller can fix it.
             return AppFailed(f"The app rejected the request: {message}", code="invalid_inputs", status=400)
         return AppFailed("The app could not be run.", code="app_failed")
+
+
+#: How a workflow run ends when its outputs can be used: Dify's WorkflowExecutionStatus
+#: (and WorkflowRunStatus, api/models/workflow.py) has "partial-succeeded" for a run whose
+#: failed nodes were handled by their error strategy; "failed", "stopped" (and "paused"
+#: in versions with human input) leave no outputs to use.
+_USABLE_RUN_STATUSES = frozenset({"succeeded", "partial-succeeded"})
+
+
+def run_outputs(result: Mapping[str, Any], setting: str = "the endpoint's settings") -> dict[str, Any]:
+    """The `outputs` of a blocking workflow run, from Dify's envelope.
+
+    Dify answers a blocking workflow call with HTTP 200 whether the run succeeded or
+    not: `{"task_id", "workflow_run_id", "data": {"status", "outputs", "error", ...}}`
+    (recorded from Dify 1.13.2: shared/real-dify-1.13.2/inner-api/inner_wf_blocking_good.*
+    and inner_wf_fail_blocking.*, where a failed run has status "failed", empty
+    outputs and its error text). A run that did not succeed raises AppFailed
+    `workflow_failed` (502) instead of passing on outputs that are not there; its
+    error text goes to the plugin log only (it can name internal hosts). An answer
+    of another shape is AppFailed `app_failed`.
+    """
+    data = result.get("data")
+    status = data.get("status") if isinstance(data, Mapping) else None
+    if not isinstance(data, Mapping) or not isinstance(status, str):
+        logger.warning("unexpected blocking workflow answer (via %s): keys %s", setting, sorted(result))
+        raise AppFailed("The app did not answer like a workflow app.", code="app_failed")
+    if status not in _USABLE_RUN_STATUSES:
+        run_id = result.get("workflow_run_id") or data.get("id") or "?"
+        logger.warning("workflow run %s (via %s) ended %s: %s", run_id, setting, status, data.get("error"))
+        raise AppFailed(
+            f"The workflow run {run_id} of the app set in `{setting}` ended with status {status!r}; "
+            "its error is in the app's run history in Dify.",
+            code="workflow_failed",
+        )
+    outputs = data.get("outputs")
+    return dict(outputs) if isinstance(outputs, Mapping) else {}
+
+
+def workflow_outputs(call: AppCall) -> dict[str, Any]:
+    """Run the workflow app of `call` in blocking mode and return its outputs (see
+    `run_outputs`); AppFailed when the call or the run fails.
+
+        call = apps.AppCall(self.session, kind="workflow", setting="workflow_app",
+                            app_id=app_setting(settings, "workflow_app"), inputs=order)
+        outputs = apps.workflow_outputs(call)   # {"text": "..."}: the End node's variables
+    """
+    if call.kind != "workflow":
+        raise ValueError(f"workflow_outputs needs a workflow AppCall, not {call.kind!r}")
+    return run_outputs(call.blocking(), call.setting)

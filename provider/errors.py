@@ -30,10 +30,21 @@ class BadRequest(EndpointError):
 
 
 class Unauthorized(EndpointError):
-    """The request lacks the endpoint's API key, or carries a wrong one."""
+    """The request lacks the endpoint's API key, or carries a wrong one.
+
+    `scheme` is the HTTP authentication scheme the 401 challenges with
+    (`WWW-Authenticate: <scheme> realm=...`, RFC 9110). It is "Bearer" for the kit's
+    API keys; a 401 of another kind of check (a request signature, see
+    provider.signatures) passes `scheme=None` and claims no scheme it does not speak.
+    """
 
     status = 401
     code = "unauthorized"
+    scheme: str | None = "Bearer"
+
+    def __init__(self, message: str, *, code: str | None = None, scheme: str | None = "Bearer") -> None:
+        super().__init__(message, code=code)
+        self.scheme = scheme
 
 
 class AppNotConfigured(EndpointError):

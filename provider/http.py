@@ -65,9 +65,10 @@ REALM: Final = realm_from_manifest(PLUGIN_ROOT / "manifest.yaml")
 
 def _error_headers(error: EndpointError) -> dict[str, str]:
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-    if isinstance(error, Unauthorized):
-        # RFC 9110: a 401 must say which scheme it wants.
-        headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
+    if isinstance(error, Unauthorized) and error.scheme:
+        # RFC 9110: a 401 must say which scheme it wants; one that is not about an HTTP
+        # authentication scheme (a request signature) claims none.
+        headers["WWW-Authenticate"] = f'{error.scheme} realm="{REALM}"'
     return headers
 
 

@@ -280,3 +280,73 @@ def question(fields: Mapping[str, Any]) -> Question:
                 code="invalid_field",
             ) from None
     return Question(query=query, conversation_id=conversation_id, user=_optional_str(fields, "user", MAX_USER_CHARS))
+
+
+#: A field's expected type for `require_fields`: one Python type or a tuple of them.
+FieldType = type | tuple[type, ...]
+
+# JSON's name for each Python type a JSON value parses to, and a sample value of it.
+_JSON_NAMES: dict[type, tuple[str, str]] = {
+    str: ("string", '"..."'),
+    int: ("number", "1"),
+    float: ("number", "1.5"),
+    bool: ("boolean", "true"),
+    list: ("array", "[...]"),
+    dict: ("object", "{...}"),
+    type(None): ("null", "null"),
+}
+
+
+def _types(expected: FieldType) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def _expected_name(expected: FieldType) -> str:
+    names = dict.fromkeys(_JSON_NAMES.get(kind, (kind.__name__, ""))[0] for kind in _types(expected))
+    return "a JSON " + " or ".join(names)
+
+
+def _matches(value: object, expected: FieldType) -> bool:
+    kinds = _types(expected)
+    if isinstance(value, bool):  # JSON true/false is a boolean, never a number
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+def _example(fields: Mapping[str, FieldType]) -> str:
+    samples = (f'"{name}": {_JSON_NAMES.get(_types(kind)[0], ("", "..."))[1]}' for name, kind in fields.items())
+    return "{" + ", ".join(samples) + "}"
+
+
+def require_fields(
+    body: Mapping[str, Any], fields: Mapping[str, FieldType], *, example: str | None = None
+) -> dict[str, Any]:
+    """Check that the JSON object `body` holds every field of `fields` with its type;
+    return them (only them), in the order of `fields`.
+
+    An absent field, a null (unless `type(None)` is allowed) or an empty string where
+    a string is expected is `missing_field`; a value of another JSON type is
+    `invalid_field`. Each message names the field and the expected JSON type,
+    and shows `example` (default: one built from `fields`), so a caller can fix the
+    request from the error alone. A JSON boolean never passes for a number.
+
+        body = parsing.json_body(r, example='{"order_id": "A-1", "amount": 12.5}')
+        order = parsing.require_fields(body, {"order_id": str, "amount": (int, float)})
+        # {"amount": "12"} -> 400 missing_field: `order_id` is missing: send it as a JSON string, e.g. ...
+    """
+    like = example or _example(fields)
+    found: dict[str, Any] = {}
+    for name, expected in fields.items():
+        value = body.get(name)
+        kinds = _types(expected)
+        if name not in body or (value is None and type(None) not in kinds) or (value == "" and str in kinds):
+            raise BadRequest(
+                f"`{name}` is missing: send it as {_expected_name(expected)}, e.g. {like}.", code="missing_field"
+            )
+        if not _matches(value, expected):
+            raise BadRequest(
+                f"`{name}` must be {_expected_name(expected)}, not a JSON {_json_type(value)}; e.g. {like}.",
+                code="invalid_field",
+            )
+        found[name] = value
+    return found

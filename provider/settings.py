@@ -11,7 +11,8 @@ of fishing in the mapping, and a broken setting is reported the same way everywh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -120,3 +121,136 @@ def _max_file_bytes(raw: object) -> int:
             f"{PLATFORM_MAX_FILE_MB:g} (Dify's plugin daemon passes at most 10 MiB of a request)."
         )
     return max(1, int(mib * MIB))
+
+
+# Reading any setting by name, for settings this module does not know (a plugin's own
+# `secret-input`, a number, a `select`, another app-selector). Each reader takes Dify's
+# settings mapping as `_invoke` receives it and names the setting in its errors, so
+# the workspace owner knows which field to fix; none repeats the value (it may be a
+# secret). An empty field counts as missing whether Dify left it out, sent None or "".
+#
+#     secret = text_setting(settings, "signing_secret")                  # required text
+#     region = select_setting(settings, "region", ("eu", "us"), default="eu")
+#     limit = integer_setting(settings, "max_items", default=10, minimum=1, maximum=100)
+#     app_id = app_setting(settings, "workflow_app")
+
+
+def _empty(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def _missing(name: str) -> AppNotConfigured:
+    return AppNotConfigured(
+        f"The endpoint's `{name}` setting is empty: the workspace owner must fill it in in the endpoint's "
+        "settings in Dify.",
+        code="setting_missing",
+    )
+
+
+def _invalid(name: str, expected: str) -> AppNotConfigured:
+    return AppNotConfigured(f"The endpoint's `{name}` setting must be {expected}.", code="setting_invalid")
+
+
+def text_setting(settings: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    """A `secret-input` or `text-input` setting as text; None when empty and not
+    `required`. AppNotConfigured (`setting_missing`) when required and empty,
+    (`setting_invalid`) when it is not text."""
+    raw = settings.get(name)
+    if _empty(raw):
+        if required:
+            raise _missing(name)
+        return None
+    if not isinstance(raw, str):
+        raise _invalid(name, "text")
+    return raw
+
+
+def number_setting(
+    settings: Mapping[str, Any],
+    name: str,
+    *,
+    default: float | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
+    """A number setting (a `text-input` holding a number, or a number), within
+    [`minimum`, `maximum`]; `default` when empty (AppNotConfigured `setting_missing`
+    when empty and there is no default, `setting_invalid` when not such a number)."""
+    return _number(settings, name, default, minimum, maximum, integer=False)
+
+
+def integer_setting(
+    settings: Mapping[str, Any],
+    name: str,
+    *,
+    default: int | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    """`number_setting` for a whole number ("10" and 10.0 pass, "2.5" is refused)."""
+    return int(_number(settings, name, default, minimum, maximum, integer=True))
+
+
+def _number(
+    settings: Mapping[str, Any],
+    name: str,
+    default: float | None,
+    minimum: float | None,
+    maximum: float | None,
+    *,
+    integer: bool,
+) -> float:
+    raw = settings.get(name)
+    if _empty(raw):
+        if default is None:
+            raise _missing(name)
+        return default
+    kind = "a whole number" if integer else "a number"
+    if minimum is not None and maximum is not None:
+        kind += f" from {minimum:g} to {maximum:g}"
+    elif minimum is not None:
+        kind += f" of at least {minimum:g}"
+    elif maximum is not None:
+        kind += f" of at most {maximum:g}"
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise _invalid(name, kind)
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        raise _invalid(name, kind) from None
+    if not math.isfinite(number) or (integer and not number.is_integer()):
+        raise _invalid(name, kind)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise _invalid(name, kind)
+    return number
+
+
+def select_setting(
+    settings: Mapping[str, Any], name: str, choices: Sequence[str], *, default: str | None = None
+) -> str:
+    """A `select` setting: one of `choices` (the option values of the group file);
+    `default` when empty (AppNotConfigured `setting_missing` when empty and no default)."""
+    raw = settings.get(name)
+    if _empty(raw):
+        if default is None:
+            raise _missing(name)
+        return default
+    if not isinstance(raw, str) or raw not in choices:
+        raise _invalid(name, "one of " + ", ".join(f'"{choice}"' for choice in choices))
+    return raw
+
+
+def app_setting(settings: Mapping[str, Any], name: str) -> str:
+    """The app id chosen in the `app-selector` setting `name` (Dify sends an object
+    holding `app_id`); AppNotConfigured naming the setting when no app is chosen."""
+    raw = settings.get(name)
+    if _empty(raw) or (isinstance(raw, Mapping) and _empty(raw.get("app_id"))):
+        raise AppNotConfigured(
+            f"This endpoint has no app to call: the workspace owner must choose one in the endpoint's `{name}` "
+            "setting in Dify.",
+            code="setting_missing",
+        )
+    app_id = _app_id(raw)
+    if app_id is None:
+        raise _invalid(name, "an app chosen in Dify's app selector")
+    return app_id

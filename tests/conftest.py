@@ -131,7 +131,9 @@ def dev_examples(every_instance: bool = False) -> list[Example]:
         headers = tuple((instance.get("example_headers") or {}).items())
         for method, path in routes():
             name = f"{method} {path}"
-            example = own[name] if name in own else shared.get(name, "")
+            # no example: only a GET route without path variables is printed (its bare URL)
+            bare = "" if method == "GET" and "<" not in path else None
+            example = own[name] if name in own else shared.get(name, bare)
             if method != "OPTIONS" and example is not None:
                 found.append(Example(instance["hook_id"], method, path, example, headers))
     return found

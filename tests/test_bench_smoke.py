@@ -1,6 +1,6 @@
 """`make bench` keeps working: its QUICK run finishes and writes what it promises.
 
-Nothing here is about time: a benchmark reports, it does not assert (BENCHMARKS.md).
+Nothing here is about time: a benchmark reports, it does not assert (docs/benchmarks.md).
 """
 
 from __future__ import annotations

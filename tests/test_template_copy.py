@@ -1,9 +1,9 @@
-"""Copying the template works as the README says.
+"""Copying the template works as docs/template.md says.
 
 A new plugin author copies the repository, renames the plugin, drops the gallery's
 routes and their tests, and adds one `POST /ask` endpoint that streams a chat app's
 answer as Server-Sent Events, built from the shared code in `provider/`. This test
-applies those steps (README, "Copy it as a template") mechanically to a copy and runs
+applies those steps (docs/template.md) mechanically to a copy and runs
 what the author would run there: `make check`, the copy's tests, `make package`.
 """
 
@@ -30,7 +30,7 @@ extra:
     source: "endpoints/ask.py"
 """
 
-# The endpoint an author writes from the shared code (README, template step 4).
+# The endpoint an author writes from the shared code (docs/template.md, step 4).
 ASK_PY = '''\
 """POST /ask - a question for the chat app, answered as Server-Sent Events."""
 
@@ -89,6 +89,27 @@ def tracked_files(root: Path) -> list[str]:
     return [name for name in listed.stdout.decode().split("\0") if name and (root / name).is_file()]
 
 
+# The copy's README: what Dify shows the owner (tests/packaging/test_readmes.py checks
+# that it names the route and every setting, and ends with a Develop section).
+README = """# Ask
+
+Ask a chat app of your workspace; the answer streams as Server-Sent Events.
+
+## Setup
+
+Add an endpoint, choose the **Chat app**, and optionally an **API key** (callers then send
+`Authorization: Bearer <key>`) and the **Keep-alive interval (seconds)**.
+
+## Usage
+
+`POST /ask` with `{"query": "Hello"}`.
+
+## Develop
+
+`make dev` runs it locally; `make test` runs its tests.
+"""
+
+
 def copy_repository(target: Path) -> None:
     for name in tracked_files(ROOT):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +123,7 @@ def edit_yaml(path: Path, change: dict) -> None:
 
 
 def apply_template_steps(plugin: Path) -> None:
-    """The README's "Copy it as a template" steps, in order."""
+    """The steps of docs/template.md, in order."""
     # 1. the plugin's identity: manifest, pyproject, README, PRIVACY, the group file's name
     old_group = yaml.safe_load((plugin / "manifest.yaml").read_text())["plugins"]["endpoints"][-1]
     edit_yaml(
@@ -118,7 +139,8 @@ def apply_template_steps(plugin: Path) -> None:
     pyproject = (plugin / "pyproject.toml").read_text()
     pyproject = pyproject.replace('name = "endpoint-gallery"', 'name = "ask-plugin"')
     (plugin / "pyproject.toml").write_text(pyproject)
-    (plugin / "README.md").write_text("# Ask\n\n`POST /ask` streams a chat app's answer.\n")
+    (plugin / "README.md").write_text(README)
+    (plugin / "readme" / "README_zh_Hans.md").unlink()  # the manifest now declares English only
     (plugin / "PRIVACY.md").write_text("# Privacy\n\nAsk sends your question to the chat app you chose.\n")
     # 2. the gallery's routes, the code only they use, and their tests go
     (plugin / old_group).unlink()
@@ -132,7 +154,7 @@ def apply_template_steps(plugin: Path) -> None:
     shutil.rmtree(plugin / "tests" / "robustness")  # soak, fuzz and faults on the gallery's routes
     (plugin / "tests" / "test_template_copy.py").unlink()  # this test: the template's own
     shutil.rmtree(plugin / "bench")  # the gallery's benchmark: it measures the gallery's routes
-    (plugin / "BENCHMARKS.md").unlink()
+    (plugin / "docs" / "benchmarks.md").unlink()
     (plugin / "tests" / "test_bench_smoke.py").unlink()
     for path in (plugin / "tests" / "fixtures").glob("gallery*.yaml"):
         path.unlink()

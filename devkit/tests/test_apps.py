@@ -567,3 +567,68 @@ def test_the_readme_example_app_is_valid_and_fails_in_its_llm_node() -> None:
     failed = [e["data"]["node_id"] for e in events if e["event"] == "node_finished" and e["data"]["status"] == "failed"]
     assert failed == ["llm"]
     assert events[-1]["data"]["error"] == "Rate limit reached"
+
+
+# --- what the demo apps answer: the question, the turn, named outputs -------------------
+
+
+def test_the_gallery_duck_answers_with_the_question_and_the_turn() -> None:
+    """demo-chat-answer: a follow-up visibly continues the conversation."""
+    b = AppBackend.from_files(DEFAULT_APPS_FILE)
+    first = collect(b, chat_request("demo-chat-answer", "Do ducks sleep?"))
+    again = collect(b, chat_request("demo-chat-answer", "And swim?", conversation_id=first[-1]["conversation_id"]))
+    assert deltas(first).startswith("Quack! Turn 1: you asked “Do ducks sleep?”.")
+    assert deltas(again).startswith("Quack! Turn 2: you asked “And swim?”.")
+
+
+WORKFLOW_OUTPUTS = app(
+    id="report",
+    mode="workflow",
+    script="workflow",
+    answer="Report on {{topic}}.",
+    variables=[{"name": "topic"}, {"name": "count", "type": "number", "required": False}],
+    outputs={
+        "summary": "{{answer}}",
+        "headline": "All about {{topic}}",
+        "count": "{{count}}",
+        "score": 0.5,
+        "done": True,
+        "tags": ["{{topic}}", "demo"],
+        "details": {"topic": "{{topic}}", "words": 3},
+    },
+)
+
+
+@pytest.mark.parametrize("mode", ["streaming", "blocking"])
+def test_workflow_outputs_are_named_and_typed_in_the_config(mode: str) -> None:
+    events = collect(backend(WORKFLOW_OUTPUTS), flow_request("report", {"topic": "ponds", "count": 7}, mode=mode))
+    outputs = events[-1]["data"]["outputs"]
+    assert outputs == {
+        "summary": "Report on ponds.",
+        "headline": "All about ponds",
+        "count": 7,  # a placeholder alone keeps the input's type
+        "score": 0.5,
+        "done": True,
+        "tags": ["ponds", "demo"],
+        "details": {"topic": "ponds", "words": 3},
+    }
+    if mode == "streaming":  # the End node gives the same outputs; the answer still streams
+        end = [e["data"] for e in events if e["event"] == "node_finished" and e["data"]["node_id"] == "end"]
+        assert end[0]["outputs"] == outputs
+        assert "".join(e["data"]["text"] for e in events if e["event"] == "text_chunk") == "Report on ponds."
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"outputs": {"x": "{{nope}}"}}, "outputs.x: placeholder {{nope}} is neither a declared variable nor 'answer'"),
+        ({"outputs": {"bad name": 1}}, "outputs: 'bad name' is not a variable name"),
+        ({"outputs": {}}, "outputs: name at least one output"),
+        ({"mode": "chat", "script": "answer", "outputs": {"x": 1}}, "outputs: only a workflow app's run"),
+    ],
+)
+def test_bad_outputs_are_refused_naming_the_field(fields: dict[str, Any], expected: str) -> None:
+    spec = {"id": "a", "name": "a", "mode": "workflow", "script": "workflow", "answer": "x", **fields}
+    with pytest.raises(ConfigError) as caught:
+        parse_apps({"apps": [spec]}, "devkit.yaml")
+    assert expected in str(caught.value)

@@ -13,6 +13,7 @@ from dify_plugin_devkit._app import Devkit, DevkitOptions
 from dify_plugin_devkit._cli import banner
 from dify_plugin_devkit._config import ConfigError, load_config
 from dify_plugin_devkit._declarations import load_plugin
+from dify_plugin_devkit._index import index_page
 
 DECLARATIONS = load_plugin(PROBE_PLUGIN).settings
 
@@ -133,3 +134,59 @@ def test_examples_may_be_null_and_carry_headers(tmp_path: Path) -> None:
 )
 def test_bad_examples_or_headers_are_errors(tmp_path: Path, entry: str, expected: str) -> None:
     assert expected in error_for(tmp_path, f"endpoints: [{{hook_id: a, settings: {{greeting: hi}}, {entry}}}]")
+
+
+def test_a_route_without_example_prints_no_request_that_would_not_work(tmp_path: Path) -> None:
+    """No `-d '{}'` for a POST without an example, no URL with `<name>` in it: such routes
+    are listed as having no example; a GET route without path variables works bare."""
+    config = write(
+        tmp_path, 'endpoints: [{hook_id: a, settings: {greeting: hi}, examples: {"GET /fail/<when>": null}}]'
+    )
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, config_path=config, port=5999, state_dir=tmp_path))
+    devkit.load()
+    lines = banner(devkit).splitlines()
+    assert not [line for line in lines if "-d '{}'" in line or "<path:rest>'" in line], lines
+    assert "       curl -N 'http://127.0.0.1:5999/e/a/drip'" in lines
+    assert "  not set up on this endpoint (no example): GET /fail/<when>" in lines
+    assert (
+        "  no example (add one under `examples:` in devkit.yaml): GET /echo/<path:rest>, POST /echo/<path:rest>, "
+        "DELETE /echo/<path:rest>, POST /app, POST /storage, POST /upload, POST /upload-url, POST /framing, "
+        "PUT /framing, DELETE /framing"
+    ) in lines
+    assert "every endpoint on one page: http://127.0.0.1:5999/" in lines
+
+
+def test_the_root_page_lists_every_endpoint_escaped(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+endpoints:
+  - {hook_id: a, name: "<script>alert(1)</script>", settings: {greeting: hi}, examples: {"GET /drip": "?n=1&m=<b>"}}
+  - {hook_id: b, settings: {greeting: hi}, enabled: false}
+""",
+    )
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, config_path=config, port=5999, state_dir=tmp_path))
+    devkit.load()
+    page = index_page(devkit)
+    assert page.startswith("<!doctype html>")
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<a href="http://127.0.0.1:5999/e/a/drip?n=1&amp;m=&lt;b&gt;">' in page
+    assert "<code>http://127.0.0.1:5999/e/a/echo/&lt;path:rest&gt;</code>" in page
+    assert "(no example)" in page
+    assert "disabled: answers 404" in page
+    assert page.count("<h2>") == 2
+
+
+def test_without_a_config_required_settings_get_placeholders_and_the_banner_says_so(tmp_path: Path) -> None:
+    """Any plugin starts with no file to write first: a required text gets a text saying
+    what it is, a required app-selector a demo app; settings with defaults keep them."""
+    config = load_config(None, DECLARATIONS)
+    assert config.endpoints[0].settings == {"greeting": "devkit-placeholder-greeting", "loud": False}
+    assert config.placeholders == ("greeting",)
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, port=5999, state_dir=tmp_path))
+    devkit.load()
+    lines = banner(devkit).splitlines()
+    assert lines[2] == (
+        "no devkit.yaml: placeholder values for the required settings greeting (write a devkit.yaml to give real ones)"
+    )

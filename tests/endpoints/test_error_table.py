@@ -1,4 +1,4 @@
-"""Every row of README.md's error table, answered with its status and message.
+"""Every row of docs/reference.md's error table, answered with its status and message.
 
 Each code is reached end to end through the devkit (the `gallery` fixture, both
 install methods) where the devkit can produce it. Two cannot be:
@@ -209,8 +209,8 @@ IN_PROCESS: dict[str, tuple[str, int, str]] = {
 
 
 def readme_error_table() -> dict[str, int]:
-    """code → status of every row of README.md's error table (a "502 / 504" row gives 502)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """code → status of every row of docs/reference.md's error table (a "502 / 504" row gives 502)."""
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     table = text.split("### Errors", 1)[1].split("###", 1)[0]
     codes: dict[str, int] = {}
     for row in table.splitlines():

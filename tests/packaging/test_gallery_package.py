@@ -28,6 +28,8 @@ DEVELOPMENT_ONLY = {
     ".devkit-state",
     "bench",
     "BENCHMARKS.md",
+    "TESTING.md",
+    "docs",
 }
 
 

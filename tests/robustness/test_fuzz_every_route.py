@@ -249,7 +249,7 @@ OUTCOMES: Counter[str] = Counter()
 def refused_by_the_sdk(response: httpx.Response) -> bool:
     """The SDK's request parser (dify_plugin http_parser.deserialize_request) raised before
     the plugin's code ran: the daemon answers 500 with the SDK's error and traceback.
-    Known SDK defect, out of the plugin's reach (see README "Reliability")."""
+    Known SDK defect, out of the plugin's reach (see docs/reliability.md)."""
     return response.status_code == 500 and "deserialize_request" in response.text and "http_parser.py" in response.text
 
 

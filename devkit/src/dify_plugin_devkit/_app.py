@@ -19,9 +19,11 @@ from aiohttp import web
 from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend
 from dify_plugin_devkit._backwards import BackwardsInvoker
 from dify_plugin_devkit._config import DevkitConfig, load_config
+from dify_plugin_devkit._console import say
 from dify_plugin_devkit._daemon import Daemon
 from dify_plugin_devkit._declarations import PluginInfo, load_plugin
 from dify_plugin_devkit._difypkg import unpack
+from dify_plugin_devkit._index import index_page
 from dify_plugin_devkit._runtime import PluginRuntime, ServerlessRuntime, StdioRuntime
 from dify_plugin_devkit._sessions import SessionRegistry
 from dify_plugin_devkit._state import DEFAULT_STATE_DIR, PluginState
@@ -44,6 +46,10 @@ class DevkitOptions:
     # storage and uploaded files (overrides devkit.yaml's state_dir; default
     # <plugin_dir>/.devkit-state, also with --package)
     state_dir: Path | None = None
+    # a line per request on stderr (`run` does; `--log-all` adds the polled /health/check,
+    # /devkit/* and serverless app-call requests)
+    request_log: bool = False
+    log_all_requests: bool = False
 
 
 class Devkit:
@@ -95,7 +101,15 @@ class Devkit:
             state=self.state,
             app_stream_timeout=self.config.daemon.app_stream_timeout,
         )
-        daemon = Daemon(self.config.endpoints, self.config.daemon, sessions, invoker)
+        daemon = Daemon(
+            self.config.endpoints,
+            self.config.daemon,
+            sessions,
+            invoker,
+            request_log=(lambda line: say("http", line)) if self.options.request_log else None,
+            log_everything=self.options.log_all_requests,
+        )
+        daemon.index = lambda: index_page(self)  # `/`: every endpoint on one page
         if self.state is not None:
             self.state.add_routes(daemon.app.router)  # /files/... (Dify's) and /devkit/storage|files
         # handlers end once the plugin is gone; do not wait a minute for slow clients on Ctrl-C

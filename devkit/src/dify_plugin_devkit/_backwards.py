@@ -83,6 +83,16 @@ def describe_app_error(error: AppCallError) -> str:
     return f"invoke app failed: request failed with status code: {error.status} and respond with: {body}"
 
 
+def describe_request_error(error: AppCallError) -> str:
+    """A failed plain (not streamed) call to Dify's inner API, worded as the daemon's
+    http_requests.RequestAndParse words it."""
+    if isinstance(error, AppUnreachableError):
+        return error.reason
+    if error.status == 200:  # Dify answered, with an `error` in its envelope
+        return error.message
+    return f"request failed with status code: {error.status} and respond with: {error.response_text()}"
+
+
 #: calldify.FetchApp decodes whatever Dify answers as `{"data": {"data": ...}}`; an error
 #: JSON (e.g. 400 for "app not found") has no `data`, so the daemon reports only this.
 FETCH_APP_NO_DATA = "fetch app failed: data is nil"
@@ -145,6 +155,12 @@ class BackwardsInvoker:
                 yield error_event(request_id, FETCH_APP_NO_DATA)
             else:
                 yield response_event(request_id, parameters, "struct")
+        elif invoke_type == "upload_file" and self.apps.real.upload_target is not None:
+            # inner-API apps declared: the file goes to that Dify, as the daemon sends it
+            try:
+                yield response_event(request_id, await self.apps.real.upload_file(request), "struct")
+            except AppCallError as error:
+                yield error_event(request_id, f"upload file failed: {describe_request_error(error)}")
         elif self.state is not None and invoke_type in ("storage", "upload_file"):
             try:
                 yield response_event(request_id, self.state.invoke(invoke_type, request), "struct")

@@ -1,7 +1,7 @@
 """The exact status, code and message every daemon error text becomes (`AppCall.failure`),
 and the exact texts of the key refusals: what a client reads must not drift silently.
 
-Golden values on purpose: these are the messages README's errors table promises.
+Golden values on purpose: these are the messages docs/reference.md's errors table promises.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ from . import events, scripts
 from .errors import AppCallError
 from .events import Event, NodeRun
 from .inputs import FileLookup, validate_inputs
+from .real_apps import RealApp, RealApps
 from .scripts import Inputs, Run
-from .service_api import ServiceApiApp, ServiceApiApps
 from .spec import WORKFLOW_MODES, AppSpec, load_apps
 
 
@@ -63,12 +63,12 @@ class AppBackend:
         *,
         max_conversations: int = 10_000,
         file_lookup: FileLookup | None = None,
-        real_apps: Iterable[ServiceApiApp] = (),
+        real_apps: Iterable[RealApp] = (),
     ) -> None:
         self._apps: dict[str, AppSpec] = {}
         for app in apps:
             self._apps[app.id] = app
-        self.real = ServiceApiApps(real_apps)
+        self.real = RealApps(real_apps)
         self._conversations: dict[tuple[str, str], Conversation] = {}  # insertion-ordered
         self.max_conversations = max_conversations
         self.file_lookup = file_lookup
@@ -79,7 +79,7 @@ class AppBackend:
         *paths: Path,
         extra: Iterable[AppSpec] = (),
         file_lookup: FileLookup | None = None,
-        real_apps: Iterable[ServiceApiApp] = (),
+        real_apps: Iterable[RealApp] = (),
     ) -> AppBackend:
         """Apps of several fixture files, then `extra` ones (declared inline); a later
         declaration adds an app or replaces the same-id one."""
@@ -120,7 +120,7 @@ class AppBackend:
         """
         real = self.real.get(request.get("app_id"))
         if real is not None:
-            async with aclosing(self.real.invoke(real, request)) as answer:
+            async with aclosing(self.real.invoke(real, request, self.file_lookup)) as answer:
                 async for event in answer:
                     yield event
             return

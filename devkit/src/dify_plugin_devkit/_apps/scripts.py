@@ -47,9 +47,34 @@ def render_text(spec: AppSpec, query: str, inputs: Inputs, turn: int) -> str:
             return render_value(inputs[name])
         if name == "query":
             return query
+        if name == "turn":
+            return str(turn)
         return match.group(0)
 
     return PLACEHOLDER.sub(fill, template)
+
+
+def render_outputs(spec: AppSpec, inputs: Inputs, answer: str) -> dict[str, Any]:
+    """A workflow run's outputs: the app's `outputs` filled in, else `{"text": answer}`."""
+    if spec.outputs is None:
+        return {"text": answer}
+    values = {**{name: to_event_value(value) for name, value in inputs.items()}, "answer": answer}
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            alone = PLACEHOLDER.fullmatch(value)
+            if alone is not None and alone.group(1) in values:
+                return values[alone.group(1)]  # "{{count}}": the number itself, not its text
+            return PLACEHOLDER.sub(
+                lambda m: answer if m.group(1) == "answer" else render_value(inputs.get(m.group(1))), value
+            )
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        return value
+
+    return {name: fill(value) for name, value in spec.outputs.items()}
 
 
 @dataclass(frozen=True)
@@ -241,10 +266,13 @@ async def _graph(run: Run, delta_event: Callable[[str, str], Event]) -> AsyncIte
         else:
             yield events.node_finished(ctx, node_run, outputs)
         predecessor = node.id
-    outputs_key = "answer" if run.spec.mode == "advanced-chat" else "text"
+    if run.spec.mode == "advanced-chat":
+        final: dict[str, Any] = {"answer": run.text}
+    else:
+        final = render_outputs(run.spec, run.inputs, run.text)
     yield events.workflow_finished(
         ctx,
-        {outputs_key: run.text},
+        final,
         total_tokens=run.prompt_tokens + len(run.tokens),
         total_steps=len(nodes),
         status="partial-succeeded" if exceptions else "succeeded",
@@ -279,6 +307,8 @@ def _node_io(run: Run, node: NodeSpec) -> tuple[dict[str, Any], dict[str, Any]]:
         if run.spec.mode == "advanced-chat":
             start["sys.query"] = run.query
         return start, start
+    if node.type == "end" and run.spec.mode == "workflow":
+        return {}, render_outputs(run.spec, run.inputs, run.text)  # the End node gives the run's outputs
     if node.type in ("llm", "end", "agent"):
         return {}, {"text": run.text}
     if node.type == "answer":

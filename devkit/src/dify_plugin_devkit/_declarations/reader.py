@@ -20,6 +20,7 @@ from dify_plugin_devkit._declarations.packaging import (
     check_permissions,
 )
 from dify_plugin_devkit._declarations.problems import Problem, format_problems
+from dify_plugin_devkit._declarations.readmes import check_readmes
 from dify_plugin_devkit._declarations.report import CheckReport, PluginDeclarations, PluginInfo
 from dify_plugin_devkit._declarations.sources import read_sources
 from dify_plugin_devkit._declarations.tree import PluginTree
@@ -47,6 +48,7 @@ def read_plugin(path: str | os.PathLike[str]) -> PluginDeclarations:
             result.routes = groups.read[-1].routes
         modules = read_sources(tree, groups.sources)
         check_permissions(tree, manifest.data, groups.endpoints, modules)
+        check_readmes(tree)
     result.problems = tree.problems.as_list()
     result.files = tree.files
     return result
