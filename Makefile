@@ -12,7 +12,7 @@ LINTED := main.py endpoints provider tests devkit $(wildcard gallery bench)
 .PHONY: setup dev dev-serverless test lint check package mutate bench fuzz soak clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
-$(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh
+$(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh $(wildcard tests/clients/node/package-lock.json)
 	@dev/bootstrap.sh
 	@touch $@
 

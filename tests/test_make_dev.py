@@ -40,10 +40,11 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(timeout=30) as client:
             for ex in examples:
-                url = f"{base}/e/{ex.hook_id}{ex.path}"
+                path, query = ex.target
+                url = f"{base}/e/{ex.hook_id}{path}"
                 headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in ex.headers)
                 if ex.method == "GET":
-                    assert f"curl -N{headers} '{url}{ex.example}'" in banner
+                    assert f"curl -N{headers} '{url}{query}'" in banner
                 elif ex.multipart:
                     assert f"curl -N -X {ex.method}{headers} '{url}' {ex.example}\n" in banner
                 else:

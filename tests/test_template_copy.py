@@ -158,6 +158,10 @@ def apply_template_steps(plugin: Path) -> None:
     (plugin / "tests" / "test_bench_smoke.py").unlink()
     for path in (plugin / "tests" / "fixtures").glob("gallery*.yaml"):
         path.unlink()
+    # the gallery's own code (its OpenAI-compatible exhibit) and its tests with the real clients
+    shutil.rmtree(plugin / "gallery")
+    shutil.rmtree(plugin / "tests" / "clients")
+    (plugin / "tests" / "unit" / "test_openai_compat.py").unlink()
     # 3. the group: the settings the new route reads, and the route
     group = {
         "settings": [

@@ -55,6 +55,10 @@ def route_examples(devkit: Devkit, instance: EndpointInstance) -> list[RouteExam
             example, missing = None, NO_EXAMPLE
         if example is not None:
             missing = None
+            if route.method == "GET" and "<" in route.path and example.startswith("/"):
+                # a path with parameters (`/v1/models/<path:model_id>`): the example is the concrete path
+                path, mark, query = example.partition("?")
+                url, example = f"{devkit.base_url}/e/{instance.hook_id}{path}", mark + query
         found.append(RouteExample(route.method, route.path, url, example, missing))
     return found
 

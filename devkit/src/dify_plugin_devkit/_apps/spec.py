@@ -199,6 +199,11 @@ class AppSpec(_Strict):
     #: Quirks of the emulated Dify switched for this app only (`dify.py`: QUIRKS), e.g.
     #: `{completion_from_plugin_fails: false}`: this app runs as a later Dify runs it.
     quirks: dict[str, bool] = Field(default_factory=dict)
+    #: Benchmarks of routes that pass on only the answer's text (an OpenAI-compatible
+    #: route): each streamed delta (`answer` of a message, `data.text` of a text_chunk)
+    #: is replaced by ` devkit_sent_ns=<time.time_ns()>`, taken as the devkit hands the
+    #: event to the plugin. Not a Dify behaviour: off by default.
+    stamp_answers: bool = False
     #: A workflow's outputs (`workflow_finished` and the blocking result), name -> value:
     #: any YAML value (string, number, boolean, list, mapping); strings take `{{variable}}`
     #: and `{{answer}}` (the streamed text) placeholders, and a string that is one
