@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import ViewportSize
 
 from dify_plugin_devkit.pytest_plugin import DevkitFactory
 from dify_plugin_devkit.testing import RunningDevkit
-from tests.browser.conftest import DESKTOP, LOCKED_KEY, PHONE, PageFactory, Site, screenshot, scrolls_sideways
+from tests.browser.conftest import DESKTOP, LOCKED_KEY, PHONE, PageFactory, Site, Watched, screenshot, scrolls_sideways
+from tests.conftest import manifest
 
 #: The sections' snippets, each with its Copy button.
 SNIPPETS = ("v1-curl", "v1-python", "mcp-vscode", "mcp-cursor", "mcp-claude")
@@ -25,6 +27,18 @@ def dify_1_13_2(dify_devkit: DevkitFactory) -> RunningDevkit:
     completion app: every plugin call of it fails there."""
     endpoints = [{"hook_id": "old", "settings": {"completion_app": "demo-completion"}}]
     return dify_devkit(config={"endpoints": endpoints})
+
+
+@pytest.fixture(scope="module")
+def broken_storage(dify_devkit: DevkitFactory, tmp_path_factory: pytest.TempPathFactory) -> RunningDevkit:
+    """The gallery behind a devkit whose file storage fails (as tests/endpoints/conftest.py
+    makes it): every upload is refused, so /workflow answers a 502 JSON error before any stream."""
+    state = tmp_path_factory.mktemp("broken-storage-browser")
+    plugin = state / manifest()["author"] / manifest()["name"]
+    plugin.mkdir(parents=True)
+    (plugin / "files").write_text("not a folder: every upload fails")
+    endpoints = [{"hook_id": "files", "settings": {"workflow_app": "demo-file-echo"}}]
+    return dify_devkit(config={"state_dir": str(state), "endpoints": endpoints})
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "360"])
@@ -120,3 +134,23 @@ def test_a_completion_demo_on_dify_1_13_2_shows_the_defect_and_the_workaround(
     assert not scrolls_sideways(p)
     assert page.problems() == []
     screenshot(p, "gallery-completion-dify-1-13-2-360")
+
+
+def test_a_server_error_before_the_stream_reads_as_a_failed_run_not_a_refusal(
+    broken_storage: RunningDevkit, page: Watched, tmp_path: Path
+) -> None:
+    """A 5xx JSON error (here Dify refusing the upload: 502 `file_upload_failed`) is the
+    run failing, not the request being refused (a 4xx), and says what the server said."""
+    document = tmp_path / "report.txt"
+    document.write_text("ducks")
+    p = page.page
+    p.goto(broken_storage.url("files", "/"), wait_until="load")
+    p.locator("#workflow-form [data-var=document]").set_input_files(str(document))
+    p.locator("#workflow-form button[type=submit]").click()
+    error = p.locator('#workflow-run [data-part="error"]')
+    error.wait_for(state="visible")
+    text = error.text_content() or ""
+    assert text.startswith("The run failed: `document`: report.txt could not be uploaded to Dify")
+    assert text.endswith("(file_upload_failed)")
+    assert page.page_errors == []
+    assert page.dialogs == []
