@@ -17,6 +17,17 @@ MANY = 10_000
 MANY_ANSWER = " ".join(f"w{i}" for i in range(MANY))
 
 APPS: list[dict[str, Any]] = [
+    # the demo completion app as a later Dify runs it (Dify 1.13.2 answers every plugin call
+    # of a completion app 500: the `open` instance's `demo-completion` shows that)
+    {
+        "id": "openai-completion-later-dify",
+        "name": "Thank-you letter (a later Dify)",
+        "mode": "completion",
+        "script": "completion",
+        "answer": "Dear {{name}}, thank you.",
+        "variables": [{"name": "name", "required": True}],
+        "quirks": {"completion_from_plugin_fails": False},
+    },
     {"id": "openai-many", "name": "Ten thousand deltas", "mode": "chat", "script": "answer", "answer": MANY_ANSWER},
     {
         "id": "openai-silent",
@@ -75,6 +86,7 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
         "openai_model_names": "chat=duck-bot, workflow=team/summariser",
     },
     "locked": {"chat_app": "demo-chat-echo", "api_key": KEY},
+    "later-dify": {"completion_app": "openai-completion-later-dify"},
     "agent": {"chat_app": "demo-agent"},
     "chatflow": {"chat_app": "demo-chatflow"},
     "many": {"chat_app": "openai-many"},

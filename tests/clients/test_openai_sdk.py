@@ -180,9 +180,18 @@ def test_workflow_text_input_from_the_form_or_the_setting(v1: RunningDevkit) -> 
     assert text.choices[0].message.content == "A terse take on swans"
 
 
-def test_completion_app_answers(v1: RunningDevkit) -> None:
-    # the devkit's demo completion app runs (Dify 1.13.2 refuses: see test_failures)
-    assert ask(client(v1), "completion", "Ada", stream=True).startswith("Dear Ada")
+def test_completion_app_answers_on_a_later_dify(v1: RunningDevkit) -> None:
+    assert ask(client(v1, "later-dify"), "completion", "Ada", stream=True).startswith("Dear Ada")
+    assert ask(client(v1, "later-dify"), "completion", "Ada", stream=False).startswith("Dear Ada")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_completion_app_in_dify_1_13_2_is_an_error_that_names_the_defect(v1: RunningDevkit, stream: bool) -> None:
+    # the devkit answers as Dify 1.13.2 by default: every plugin call of a completion app is a 500
+    with pytest.raises(openai.APIError) as raised:
+        ask(client(v1), "completion", "Ada", stream=stream)
+    assert raised.value.code == "completion_unsupported"
+    assert "Dify 1.13.2 cannot run completion apps from a plugin" in raised.value.message
 
 
 # -- failures -------------------------------------------------------------------------
