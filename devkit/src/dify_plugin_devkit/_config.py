@@ -234,7 +234,8 @@ def _example_signature(raw: Any, settings: dict[str, Any], where: str) -> Exampl
     signature = ExampleSignature(secret_setting=name, **{k: v for k, v in raw.items() if k != "secret_setting"})
     if signature.scheme not in SIGNATURE_SCHEMES:
         raise ConfigError(
-            f"{where}: example_signature: scheme: {signature.scheme!r} is not known; use one of {list(SIGNATURE_SCHEMES)}"
+            f"{where}: example_signature: scheme: {signature.scheme!r} is not known; "
+            f"use one of {list(SIGNATURE_SCHEMES)}"
         )
     if not signature.header:
         raise ConfigError(f"{where}: example_signature: header: expected a header name such as X-Signature")
