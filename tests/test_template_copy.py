@@ -180,7 +180,10 @@ def test_copy_with_a_signed_webhook_and_a_streaming_route_checks_lints_tests_and
         "tests/test_plugin_checks.py::test_check_imports_the_plugin_in_the_development_venv_and_says_so",
     ):
         assert expected in passed, f"{expected} did not pass:\n{tested.stdout[-4000:]}"
-    assert not re.search(r"^(SKIPPED|FAILED|ERROR) ", tested.stdout, re.M), tested.stdout[-4000:]
+    assert not re.search(r"^(FAILED|ERROR) ", tested.stdout, re.M), tested.stdout[-4000:]
+    # the one skip: no translated README to check (the copy's labels are English only)
+    skipped = re.findall(r"^SKIPPED .*$", tested.stdout, re.M)
+    assert all("test_readmes.py" in line and "empty parameter set" in line for line in skipped), skipped
 
     packaged = make(plugin, "package")
     assert packaged.returncode == 0, packaged.stdout + packaged.stderr
