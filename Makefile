@@ -14,7 +14,8 @@ LINTED := main.py endpoints provider tests $(wildcard devkit gallery bench)
 .PHONY: setup dev dev-serverless test lint check package mutate bench fuzz soak clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
-$(SYNCED): pyproject.toml uv.lock dev/bootstrap.sh $(wildcard devkit/pyproject.toml dev/devkit.txt)
+$(SYNCED): pyproject.toml uv.lock dev/bootstrap.sh \
+		$(wildcard devkit/pyproject.toml dev/devkit.txt tests/clients/node/package-lock.json)
 	@dev/bootstrap.sh
 	@touch $@
 

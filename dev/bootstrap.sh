@@ -72,3 +72,11 @@ fi
 if [ ! -d devkit ] && [ -f dev/devkit.txt ]; then
   "$UV" pip install --python .venv/bin/python -r dev/devkit.txt >&2
 fi
+# tests/clients/node: the `openai` npm package for the Node client tests, from its lock
+# (npm's cache first, so a machine that has it needs no network). Without Node >= 20
+# those tests are skipped, never failed; a copy of the template without them skips this.
+if [ -f tests/clients/node/package-lock.json ] && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+    && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  (cd tests/clients/node && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >&2) \
+    || echo "bootstrap: npm ci in tests/clients/node failed: the Node client tests will be skipped" >&2
+fi

@@ -172,7 +172,30 @@ class AppCall:
         if 400 <= status < 500 and message:
             # The app refused the inputs (e.g. "topic is required in input form"): the caller can fix it.
             return AppFailed(f"The app rejected the request: {message}", code="invalid_inputs", status=400)
+        if self.kind == "completion" and status == 500:
+            return completion_unsupported(self.setting)
         return AppFailed("The app could not be run.", code="app_failed")
+
+
+def completion_unsupported(setting: str) -> AppFailed:
+    """A completion app's call answered 500. Dify 1.13.2 answers EVERY plugin call of a
+    completion app that way: its reverse invocation hands the completion generator
+    `{"inputs", "files"}` without `query`, and the generator reads `args["query"]`
+    (KeyError; api/core/plugin/backwards_invocation/app.py,
+    api/core/app/apps/completion/app_generator.py; recorded in
+    shared/real-dify-1.13.2/inner-api/inner_completion_stream.*). Dify's 500 body is its
+    generic one, the same as any other failure of the app's run, so the message names the
+    defect and its workaround first and the other cause second, instead of a bare
+    "could not be run". No request can fix it: 502, as other failures of the app."""
+    return AppFailed(
+        f"Dify could not run the completion app set in `{setting}`. Dify 1.13.2 cannot run completion apps "
+        f"from a plugin at all (a defect: its plugin invocation drops the `query` a completion app needs); on "
+        f"such a Dify, rebuild the app as a workflow app (a Start node with the same inputs, an LLM node, an End "
+        f"node) and choose it instead. On a Dify without this defect, the app itself failed: its logs in Dify "
+        f"say why.",
+        code="completion_unsupported",
+        status=502,
+    )
 
 
 #: How a workflow run ends when its outputs can be used: Dify's WorkflowExecutionStatus

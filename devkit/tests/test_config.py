@@ -104,6 +104,9 @@ examples: {"POST /app": '{"x": 1}', "GET /drip": "?n=1"}
     assert f"       curl -N -X POST '{base}/b/app' -F file=@README.md -F 'inputs={{}}'" in lines
     assert f"       curl -N '{base}/a/drip?n=1'" in lines
     assert not [line for line in lines if "/b/drip" in line]
+    assert "apps answer as Dify 1.13.2 (quirks on: completion_from_plugin_fails, malformed_conversation_id_is_500;" in (
+        "\n".join(lines)
+    )
     assert "expected a mapping of 'METHOD /path' to a string" in error_for(
         tmp_path, 'endpoints: [{hook_id: a, settings: {greeting: hi}}]\nexamples: {"GET /drip": 3}'
     )
@@ -190,3 +193,36 @@ def test_without_a_config_required_settings_get_placeholders_and_the_banner_says
     assert lines[2] == (
         "no devkit.yaml: placeholder values for the required settings greeting (write a devkit.yaml to give real ones)"
     )
+
+
+def test_dify_knob_names_the_version_and_switches_quirks(tmp_path: Path) -> None:
+    """`dify:` absent: Dify 1.13.2 with every quirk on; each quirk can be switched off."""
+    base = "endpoints: [{hook_id: a, settings: {greeting: hi}}]\n"
+    default = load_config(write(tmp_path, base), DECLARATIONS).dify
+    assert default.version == "1.13.2"
+    assert default.has("completion_from_plugin_fails")
+    assert default.has("malformed_conversation_id_is_500")
+    later = load_config(
+        write(tmp_path, base + "dify: {version: '1.13.2', quirks: {completion_from_plugin_fails: false}}"),
+        DECLARATIONS,
+    ).dify
+    assert not later.has("completion_from_plugin_fails")
+    assert later.has("completion_from_plugin_fails", {"completion_from_plugin_fails": True})  # an app's own
+    assert "dify.quirks.no_such: unknown quirk" in error_for(tmp_path, base + "dify: {quirks: {no_such: false}}")
+    assert "expected true or false" in error_for(tmp_path, base + "dify: {quirks: {completion_from_plugin_fails: 0}}")
+    assert "emulates Dify 1.13.2 only" in error_for(tmp_path, base + "dify: {version: '1.9.0'}")
+
+
+def test_the_banner_lists_dsl_apps_apart_from_the_demo_apps(tmp_path: Path) -> None:
+    chatflow = Path(__file__).parent / "fixtures" / "real-dify-1.13.2" / "apps" / "chatflow.yml"
+    config = write(
+        tmp_path,
+        f"endpoints: [{{hook_id: a, settings: {{greeting: hi}}}}]\napps: [{{id: flow, dsl: {chatflow}}}]\n"
+        "dify: {quirks: {completion_from_plugin_fails: false, malformed_conversation_id_is_500: false}}\n",
+    )
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, config_path=config, port=5999, state_dir=tmp_path))
+    devkit.load()
+    lines = banner(devkit).splitlines()
+    assert f"apps from Dify DSL files: flow (advanced-chat, {chatflow})" in lines
+    assert "apps answer as Dify 1.13.2 (every quirk off)" in lines
+    assert " flow (" not in next(line for line in lines if line.startswith("demo apps: "))

@@ -71,6 +71,9 @@ LOCKED_KEY = "browser-s3cret"
 #: Where screenshots go (gitignored, and kept out of the package by .difyignore).
 ARTIFACTS = ROOT / "test-artifacts"
 
+#: Run completion apps as a later Dify does: these tests exercise /completion on purpose.
+LATER_DIFY = {"quirks": {"completion_from_plugin_fails": False}}
+
 
 def chromium_path() -> Path:
     """The Chromium to drive; fails (or, opted out, skips) the test when there is none."""
@@ -240,7 +243,11 @@ def site(dify_devkit: DevkitFactory, other_origins: tuple[_OtherOrigin, _OtherOr
         "unset": {},
         "locked": {"completion_app": "browser-paced-completion", "api_key": LOCKED_KEY},
     }
-    config = {"endpoints": [{"hook_id": h, "settings": s} for h, s in endpoints.items()], "apps": APPS}
+    config = {
+        "endpoints": [{"hook_id": h, "settings": s} for h, s in endpoints.items()],
+        "apps": APPS,
+        "dify": LATER_DIFY,  # completion apps run (Dify 1.13.2: 500, devkit/README.md quirks)
+    }
     return Site(dify_devkit(config=config), allowed.origin, denied.origin)
 
 

@@ -36,7 +36,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-ROUTES = ("/duck", "/workflow", "/completion")
+ROUTES = ("/duck", "/workflow", "/completion", "/v1/models", "/v1/models/chat", "/v1/chat/completions")
 ROUTES = (*ROUTES, "/mcp")  # the MCP exhibit (gallery/mcp): JSON-RPC bodies and headers below
 #: Endpoint instances whose apps fail or are missing: a 5xx from them is the app's failure.
 APP_FAILURE_HOOKS = frozenset({"failing", "missing"})
@@ -48,7 +48,18 @@ JSON_VALUE = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=16,
 )
-FIELD_NAMES = ("inputs", "response_mode", "user", "query", "conversation_id", "key", "topic", "name")
+FIELD_NAMES = (
+    "inputs",
+    "response_mode",
+    "user",
+    "query",
+    "conversation_id",
+    "key",
+    "topic",
+    "name",
+    "model",
+    "messages",
+)
 PLAUSIBLE = st.fixed_dictionaries(
     {},
     optional={
@@ -92,8 +103,40 @@ MULTIPART = st.tuples(
         + (f"\r\n--{m[0]}--\r\n".encode() if m[3] else b"")
     )
 )
+# OpenAI chat requests (/v1/chat/completions): odd models, roles and content parts,
+# stream flags of every type, and message lists past the route's bounds
+_PART = st.one_of(
+    st.fixed_dictionaries({"type": st.just("text"), "text": TEXT}),
+    st.fixed_dictionaries({"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": TEXT})}),
+    st.dictionaries(st.sampled_from(["type", "text", "image_url", "input_audio"]), JSON_VALUE, max_size=3),
+)
+_MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.sampled_from(["user", "assistant", "system", "developer", "tool", "function", "robot", ""])
+        | JSON_VALUE,
+        "content": TEXT | st.lists(_PART, max_size=3) | JSON_VALUE,
+        "name": TEXT,
+    },
+)
+OPENAI = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": st.sampled_from(["chat", "workflow", "completion", "gpt-4o", ""]) | JSON_VALUE,
+        "messages": st.lists(_MESSAGE, max_size=6) | JSON_VALUE,
+        "stream": st.booleans() | JSON_VALUE,
+        "stream_options": st.fixed_dictionaries({"include_usage": st.booleans() | JSON_VALUE}) | JSON_VALUE,
+        "n": st.integers(-2, 3) | JSON_VALUE,
+        "inputs": st.dictionaries(TEXT, JSON_VALUE, max_size=3) | JSON_VALUE,
+    },
+).map(lambda v: json.dumps(v).encode())
+OPENAI_HUGE = st.integers(900, 3000).map(
+    lambda n: json.dumps({"model": "chat", "messages": [{"role": "user", "content": "x"}] * n}).encode()
+)
 BODY = st.one_of(
     st.just(b""),
+    OPENAI,
+    OPENAI_HUGE,
     PLAUSIBLE.map(lambda v: json.dumps(v).encode()),
     JSON_VALUE.map(lambda v: json.dumps(v).encode()),
     DEEP,
@@ -143,7 +186,25 @@ RAW_QUERY = QUERY_PAIRS.map(lambda pairs: urllib.parse.urlencode(pairs)) | st.sa
     ["", "query=%ff%fe", "query=%00", "inputs=%7B", "inputs=%5B%5D", "query=%zz&&=", "=", "query=" + "a" * 20_000]
 )
 PATH = st.sampled_from(ROUTES) | st.sampled_from(
-    ["", "/", "/duck/", "/workflow/x", "//duck", "/Duck", "/duck%00", "/%2e%2e/workflow", "/completion;x", "/%ff"]
+    [
+        "",
+        "/",
+        "/duck/",
+        "/workflow/x",
+        "//duck",
+        "/Duck",
+        "/duck%00",
+        "/%2e%2e/workflow",
+        "/completion;x",
+        "/%ff",
+        "/v1",
+        "/v1/",
+        "/v1/models/",
+        "/v1/models/%ff",
+        "/v1/models/a/b",
+        "/v1/chat/completions/",
+        "/V1/models",
+    ]
 )
 METHOD = st.sampled_from(["GET", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"])
 HOOK = st.sampled_from(["open", "open", "locked", "failing", "missing"])

@@ -85,8 +85,10 @@ class Devkit:
             DEFAULT_APPS_FILE,
             *self.config.app_files,
             extra=self.config.inline_apps,
-            file_lookup=self.state.files.get,  # `tool_file_id` inputs: files the plugin uploaded
+            file_lookup=self.state.uploads.app_file,  # `tool_file_id` inputs: files the plugin uploaded
             real_apps=self.config.real_apps,  # answered by a real Dify's Service API
+            dify=self.config.dify,  # which Dify's behaviour (version, quirks)
+            dsl_apps=self.config.dsl_apps,  # apps from Dify DSL files
         )
 
     async def start(self) -> None:

@@ -198,9 +198,17 @@ def banner(devkit: Devkit) -> str:
     if devkit.state is not None:
         lines.append(f"storage and uploaded files: {devkit.state.state_dir / devkit.state.plugin_id}")
     real = {app.id for app in devkit.apps.real.apps}
-    lines.append("demo apps: " + ", ".join(f"{a.id} ({a.mode})" for a in devkit.apps.apps if a.id not in real))
+    dsl = {app.id: app for app in devkit.apps.dsl_apps}
+    demos = (a for a in devkit.apps.apps if a.id not in real and a.id not in dsl)
+    lines.append("demo apps: " + ", ".join(f"{a.id} ({a.mode})" for a in demos))
+    if dsl:
+        lines.append("apps from Dify DSL files: " + ", ".join(f"{a.id} ({a.mode}, {a.source})" for a in dsl.values()))
     lines.extend(describe_real_apps(devkit.apps.real.apps))
     lines.append(f"every endpoint on one page: {devkit.base_url}/")
+    behaviour = devkit.apps.dify
+    quirks = [name for name, on in behaviour.quirks.items() if on]
+    shown = f" (quirks on: {', '.join(quirks)}; see devkit/README.md)" if quirks else " (every quirk off)"
+    lines.append(f"apps answer as Dify {behaviour.version}{shown}")
     lines.append("Ctrl-C stops the plugin and the devkit.")
     return "\n".join(lines)
 

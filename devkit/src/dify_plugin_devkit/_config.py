@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from dify_plugin_devkit._apps import AppSpec, parse_apps
+from dify_plugin_devkit._apps.dify import DifyBehaviour, parse_dify
+from dify_plugin_devkit._apps.dsl import DslApp, is_dsl_entry, load_dsl_app
 from dify_plugin_devkit._apps.inner_api import is_inner_api_entry, parse_inner_app
 from dify_plugin_devkit._apps.real_apps import RealApp
 from dify_plugin_devkit._apps.service_api import is_service_api_entry, parse_service_app, read_env
@@ -24,7 +26,7 @@ from dify_plugin_devkit._sdk import ProviderConfig
 
 Kind = ProviderConfig.Config
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples", "state_dir"}
+_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples", "state_dir", "dify"}
 _DAEMON_KEYS = {
     "max_execution_timeout",
     "oversize_body",
@@ -116,6 +118,10 @@ class DevkitConfig:
     examples: dict[str, str | None] = field(default_factory=dict)
     # where storage and uploaded files are kept (relative paths: from this file's folder)
     state_dir: Path | None = None
+    # which Dify the apps behave like (`dify: {version, quirks}`; _apps/dify.py)
+    dify: DifyBehaviour = field(default_factory=DifyBehaviour)
+    # apps from Dify DSL files (`{id, dsl: path}` entries; _apps/dsl.py)
+    dsl_apps: tuple[DslApp, ...] = ()
     # without devkit.yaml: the required settings given a placeholder value (see placeholder_value)
     placeholders: tuple[str, ...] = ()
 
@@ -351,7 +357,12 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     apps = raw.get("apps") or []
     if not isinstance(apps, list) or not all(isinstance(a, str | dict) for a in apps):
         raise ConfigError(f"{path}: apps: expected a list of app fixture files or app declarations")
-    demos = [a for a in apps if isinstance(a, dict) and not is_service_api_entry(a) and not is_inner_api_entry(a)]
+    demos = [
+        a
+        for a in apps
+        if isinstance(a, dict) and not is_service_api_entry(a) and not is_inner_api_entry(a) and not is_dsl_entry(a)
+    ]
+    dsl_apps = tuple(load_dsl_app(a, base, f"{path}: apps[{index}]") for index, a in enumerate(apps) if is_dsl_entry(a))
     inline = parse_apps({"apps": demos}, f"{path} (inline apps)")
     real_apps = _real_apps(apps, path)
     env = raw.get("plugin_env") or {}
@@ -371,4 +382,6 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         daemon=_daemon_options(raw.get("daemon"), str(path)),
         plugin_env={str(k): str(v) for k, v in env.items()},
         state_dir=base / Path(state_dir).expanduser() if state_dir is not None else None,
+        dify=parse_dify(raw.get("dify"), str(path)),
+        dsl_apps=dsl_apps,
     )

@@ -8,6 +8,7 @@
 - `/health/check`: 200 while a plugin process is ready.
 - `/devkit/stats`: app calls per app id, the plugin's pid and restarts (devkit only,
   for tests and benchmarks).
+- `/devkit/app-calls`: the last 1,000 app calls with the conversation each used (devkit only).
 - `/`: a page listing the endpoints (devkit only; the daemon's 404 without one).
 - with a request log, one line per request once its response is done.
 
@@ -154,6 +155,7 @@ class Daemon:
         self.app.router.add_get("/", self.index_page)
         self.app.router.add_get("/health/check", self.health)
         self.app.router.add_get("/devkit/stats", self.stats)
+        self.app.router.add_get("/devkit/app-calls", self.app_calls)
         self.app.router.add_post("/backwards-invocation/transaction", self.transaction)
         for method in ROUTED_METHODS:
             self.app.router.add_route(method, "/e/{hook_id}/{path:.*}", self.endpoint)
@@ -186,6 +188,12 @@ class Daemon:
         if self.invoker.state is not None:
             body.update(self.invoker.state.stats())  # storage_ops, uploads
         return web.json_response(body)
+
+    async def app_calls(self, request: web.Request) -> web.Response:
+        """Devkit-only: the last app calls, oldest first, each with the conversation it
+        asked for (`conversation_id`) and the one the app answered in
+        (`used_conversation_id`): a test can prove N turns went to ONE conversation."""
+        return web.json_response({"calls": list(self.invoker.app_call_log)})
 
     # -- / -------------------------------------------------------------------------
     async def index_page(self, request: web.Request) -> web.Response:

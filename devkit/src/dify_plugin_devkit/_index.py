@@ -80,6 +80,10 @@ def route_examples(devkit: Devkit, instance: EndpointInstance) -> list[RouteExam
         headers = tuple(instance.example_headers.items())
         if example is not None:
             missing = None
+            if route.method == "GET" and "<" in route.path and example.startswith("/"):
+                # a path with parameters (`/v1/models/<path:model_id>`): the example is the concrete path
+                path, mark, query = example.partition("?")
+                url, example = f"{devkit.base_url}/e/{instance.hook_id}{path}", mark + query
             if signature is not None:
                 secret = str(instance.settings[signature.secret_setting])
                 headers += (signature_header(signature, secret, example_body(route.method, example)),)

@@ -19,6 +19,8 @@ from dify_plugin_devkit._declarations.problems import error_message, format_loc
 from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
 
+from .dify import QUIRKS
+
 AppMode = Literal["chat", "agent-chat", "advanced-chat", "workflow", "completion"]
 ScriptName = Literal["echo", "answer", "workflow", "completion"]
 #: How a fault shows: Dify's in-stream `error` event; the call breaking mid-stream
@@ -194,6 +196,14 @@ class AppSpec(_Strict):
     #: `time.time_ns()` as it hands the event to the plugin, so that a client on the
     #: same machine can measure each event's delay. Not a Dify field: off by default.
     stamp_events: bool = False
+    #: Quirks of the emulated Dify switched for this app only (`dify.py`: QUIRKS), e.g.
+    #: `{completion_from_plugin_fails: false}`: this app runs as a later Dify runs it.
+    quirks: dict[str, bool] = Field(default_factory=dict)
+    #: Benchmarks of routes that pass on only the answer's text (an OpenAI-compatible
+    #: route): each streamed delta (`answer` of a message, `data.text` of a text_chunk)
+    #: is replaced by ` devkit_sent_ns=<time.time_ns()>`, taken as the devkit hands the
+    #: event to the plugin. Not a Dify behaviour: off by default.
+    stamp_answers: bool = False
     #: A workflow's outputs (`workflow_finished` and the blocking result), name -> value:
     #: any YAML value (string, number, boolean, list, mapping); strings take `{{variable}}`
     #: and `{{answer}}` (the streamed text) placeholders, and a string that is one
@@ -218,6 +228,9 @@ class AppSpec(_Strict):
         self._check_variables()
         self._check_nodes()
         self._check_faults()
+        unknown = sorted(set(self.quirks) - set(QUIRKS))
+        if unknown:
+            raise ValueError(f"quirks: unknown quirk '{unknown[0]}'; the devkit knows {sorted(QUIRKS)}")
         self._check_outputs()
         if self.mode == "workflow":
             for knob in ("message_files", "replace_with"):
