@@ -1,5 +1,7 @@
 """The index page (`GET /`): what this endpoint is, its routes' public URLs with
-copyable curl lines, and a live demo of each route.
+copyable curl lines, a live demo of each route, and how clients connect to its
+OpenAI-compatible API (`/v1`: base URL, models, curl and `openai` SDK examples) and its
+MCP server (`/mcp`: URL, tools, configuration for common MCP clients).
 
 Server side this only renders HTML (templates/index.html, index.css, index.js); the
 demos run in the browser (index.js), which submits the forms with `fetch` and reads
@@ -22,10 +24,12 @@ from urllib.parse import quote, urlunsplit
 
 from werkzeug import Request
 
-from gallery import render
+from gallery import openai_compat, render
+from gallery.mcp import tools as mcp_tools
 from provider import http, i18n, parsing
 from provider.app_form import FormField
 from provider.errors import AppFailed, EndpointError, Unauthorized
+from provider.settings import EndpointSettings
 
 #: The page's text (templates/index.html), checked for every language when this module loads.
 TEXT: Final = i18n.Catalog(render.macros("index.html").TEXT)
@@ -132,12 +136,121 @@ def curl_lines(demo: Demo, base: str, with_key: bool) -> list[str]:
     ]
 
 
+# --- the OpenAI-compatible API and the MCP server ------------------------------------
+
+
+@dataclass(frozen=True)
+class Exhibits:
+    """What the page says about `/v1` and `/mcp`: the models and the tools the endpoint's
+    settings give (the same functions those routes call, so the page lists what they
+    serve), or why a setting keeps them from being listed (`*_failure`)."""
+
+    models: tuple[openai_compat.Model, ...] = ()
+    tools: tuple[mcp_tools.Tool, ...] = ()
+    models_failure: EndpointError | None = field(default=None, compare=False)
+    tools_failure: EndpointError | None = field(default=None, compare=False)
+
+
+def exhibits(settings: Mapping[str, Any], config: EndpointSettings) -> Exhibits:
+    """The models (`openai_compat.configured_models`) and tools (`mcp.tools.configured_tools`)
+    of these settings; a setting either refuses (e.g. a malformed `openai_model_names`)
+    is that part's failure, shown in its section, and the rest of the page still works."""
+    models: tuple[openai_compat.Model, ...] = ()
+    tools: tuple[mcp_tools.Tool, ...] = ()
+    models_failure = tools_failure = None
+    try:
+        models = tuple(openai_compat.configured_models(settings, config))
+    except EndpointError as error:
+        models_failure = error
+    try:
+        tools = tuple(mcp_tools.configured_tools(settings, config))
+    except EndpointError as error:
+        tools_failure = error
+    return Exhibits(models, tools, models_failure, tools_failure)
+
+
+#: Where a key goes in the SDK and MCP examples: a placeholder, never the key itself.
+KEY_PLACEHOLDER: Final = "<api_key>"
+#: The SDK refuses an empty api_key; an endpoint without a key takes any text.
+NO_KEY: Final = "none"
+#: The question the examples ask.
+EXAMPLE_QUESTION: Final = "Hello duck"
+
+
+def example_model(models: Sequence[openai_compat.Model]) -> openai_compat.Model:
+    """The model the examples call: the chat app's (a question is all it needs), else the first."""
+    return next((m for m in models if m.kind == "chat"), models[0])
+
+
+def _chat_body(model: openai_compat.Model, *, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model.id, "messages": [{"role": "user", "content": EXAMPLE_QUESTION}]}
+    return {**body, "stream": True} if stream else body
+
+
+def openai_curl_lines(base: str, models: Sequence[openai_compat.Model], with_key: bool) -> list[str]:
+    """The model list and a streamed chat completion, with curl, working as printed (a key as $API_KEY)."""
+    auth = f" {_AUTH}" if with_key else ""
+    body = json.dumps(_chat_body(example_model(models), stream=True), ensure_ascii=False)
+    return [
+        f"curl -N{auth} {shlex.quote(f'{base}/v1/models')}",
+        f"curl -N -X POST{auth} {shlex.quote(f'{base}/v1/chat/completions')} "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}",
+    ]
+
+
+def openai_python(base: str, models: Sequence[openai_compat.Model], with_key: bool) -> str:
+    """A few lines of the `openai` Python SDK against `<base>/v1` (strings as JSON, which
+    Python reads as the same literals)."""
+    key = KEY_PLACEHOLDER if with_key else NO_KEY
+    model = example_model(models)
+    messages = json.dumps(_chat_body(model, stream=False)["messages"], ensure_ascii=False)
+    return "\n".join(
+        [
+            "from openai import OpenAI",
+            "",
+            f"client = OpenAI(base_url={json.dumps(base + '/v1')}, api_key={json.dumps(key)})",
+            "print([model.id for model in client.models.list()])",
+            f"reply = client.chat.completions.create(model={json.dumps(model.id)}, messages={messages})",
+            "print(reply.choices[0].message.content)",
+        ]
+    )
+
+
+#: The server's name in the MCP clients' configurations.
+MCP_SERVER_NAME: Final = "dify"
+
+
+def _mcp_entry(base: str, with_key: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": "http", "url": f"{base}/mcp"}
+    return {**entry, "headers": {"Authorization": f"Bearer {KEY_PLACEHOLDER}"}} if with_key else entry
+
+
+def mcp_configs(base: str, with_key: bool) -> dict[str, str]:
+    """`<base>/mcp` in common MCP clients' configuration: VS Code's `.vscode/mcp.json`
+    (`servers`), Cursor's `.cursor/mcp.json` (the same entry under `mcpServers`) and
+    Claude Code's `claude mcp add` line. The key is a placeholder."""
+    entry = _mcp_entry(base, with_key)
+    header = f' --header "Authorization: Bearer {KEY_PLACEHOLDER}"' if with_key else ""
+    return {
+        "vscode": json.dumps({"servers": {MCP_SERVER_NAME: entry}}, indent=2, ensure_ascii=False),
+        "cursor": json.dumps({"mcpServers": {MCP_SERVER_NAME: entry}}, indent=2, ensure_ascii=False),
+        "claude": f"claude mcp add --transport http {MCP_SERVER_NAME} {shlex.quote(f'{base}/mcp')}{header}",
+    }
+
+
 # --- HTML: templates/index.html ----------------------------------------------------
 
 
 def _page() -> Any:
     """The macros of templates/index.html, with what they call here."""
-    return render.template("index.html").make_module({"curl_lines": curl_lines})
+    return render.template("index.html").make_module(
+        {
+            "curl_lines": curl_lines,
+            "openai_curl_lines": openai_curl_lines,
+            "openai_python": openai_python,
+            "mcp_configs": mcp_configs,
+        }
+    )
 
 
 def error_page(nonce: str, lang: i18n.Language, error: EndpointError) -> str:
@@ -147,12 +260,20 @@ def error_page(nonce: str, lang: i18n.Language, error: EndpointError) -> str:
 
 
 def page(
-    nonce: str, lang: i18n.Language, base: str, demos: Sequence[Demo], *, key_required: bool, key: str | None
+    nonce: str,
+    lang: i18n.Language,
+    base: str,
+    demos: Sequence[Demo],
+    *,
+    key_required: bool,
+    key: str | None,
+    exhibits: Exhibits | None = None,
 ) -> str:
-    """The whole page."""
+    """The whole page; with `exhibits`, the `/v1` and `/mcp` sections too."""
     label = page_labels()[lang]
     t = TEXT.bind(lang)
-    return str(_page().page(nonce, lang, t, label, base, demos, key_required, key, SCRIPT_TEXT.templates(lang)))
+    script_text = SCRIPT_TEXT.templates(lang)
+    return str(_page().page(nonce, lang, t, label, base, demos, key_required, key, script_text, exhibits))
 
 
 def example_inputs(fields: Sequence[FormField]) -> dict[str, Any]:

@@ -176,7 +176,8 @@
         } catch (ignored) {
           // not JSON: the status line says enough
         }
-        showError(fmt("refused", { message }));
+        // a 5xx is the app's (or Dify's) failure, e.g. completion_unsupported; a 4xx refuses the request
+        showError(fmt(response.status >= 500 ? "run_failed" : "refused", { message }));
         return;
       }
       for await (const { event, data } of sseEvents(response)) {

@@ -14,7 +14,9 @@ from __future__ import annotations
 import pytest
 
 from gallery import index_page, render
-from gallery.index_page import Demo
+from gallery.index_page import Demo, Exhibits
+from gallery.mcp.tools import Tool
+from gallery.openai_compat import Model
 from provider import i18n
 from provider.app_form import FormField
 from provider.errors import AppFailed, AppNotConfigured, Unauthorized
@@ -36,6 +38,54 @@ FIELDS = (
     FormField("file", "any", "Any"),
     FormField("file-list", "tables", "Tables", max_length=3, accept=".csv"),
     FormField("file-list", "more", "More"),
+)
+
+
+#: What the completion section says of Dify 1.13.2 (issue #19: the gallery says what Dify does).
+COMPLETION_DEFECT = (
+    '<p class="note dify-defect">Dify 1.13.2 cannot run a completion app from a plugin (a defect: its plugin '
+    "invocation drops the <code>query</code> a completion app needs), so on it every run here ends with the error "
+    "<code>completion_unsupported</code>. The workaround: rebuild the app as a workflow app (a Start node with the "
+    "same inputs, an LLM node, an End node), choose it in <code>workflow_app</code> and run it with /workflow.</p>"
+)
+#: Two models (one renamed by the owner) and two tools (one titled by the owner).
+EXHIBITS = Exhibits(
+    models=(Model("chat", "chat", "chat_app", "app-1"), Model("team/summariser", "workflow", "workflow_app", "app-2")),
+    tools=(
+        Tool("chat", "Ask the chat app", "d", "chat", "chat_app", "app-1"),
+        Tool("summarise_a_topic", "Summarise a topic", "d", "workflow", "workflow_app", "app-2"),
+    ),
+)
+#: The /v1 and /mcp sections of an endpoint with a key and EXHIBITS.
+EXHIBIT_SECTIONS_WITH_KEY = (
+    '<section class="card" id="v1" aria-labelledby="v1-heading"><h2 id="v1-heading">OpenAI-compatible API</h2>'
+    "<p>Any OpenAI client (the <code>openai</code> SDKs, Open WebUI, LangChain, …) can call this endpoint&#39;s apps: give it the base URL below and the endpoint&#39;s <code>api_key</code> as its API key. Each app chosen in the settings is one model.</p>"
+    '<p class="url"><span>Base URL</span> <code>https://d.example/e/a/v1</code></p>'
+    '<h3>Models</h3><ul class="names"><li><code>chat</code> — the app in <code>chat_app</code></li><li><code>team/summariser</code> — the app in <code>workflow_app</code></li></ul>'
+    '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#39;s key first: export API_KEY=…</p>'
+    '<div class="curl"><pre id="v1-curl"><code>curl -N -H &#34;Authorization: Bearer $API_KEY&#34; https://d.example/e/a/v1/models\n'
+    "curl -N -X POST -H &#34;Authorization: Bearer $API_KEY&#34; https://d.example/e/a/v1/chat/completions -H &#39;Content-Type: application/json&#39; -d &#39;{&#34;model&#34;: &#34;chat&#34;, &#34;messages&#34;: [{&#34;role&#34;: &#34;user&#34;, &#34;content&#34;: &#34;Hello duck&#34;}], &#34;stream&#34;: true}&#39;</code></pre>"
+    '<button type="button" class="copy" data-copy="v1-curl" aria-label="Copy the curl lines of /v1">Copy</button></div>'
+    '<h3>With the openai Python SDK</h3><p class="note">Replace <code>&lt;api_key&gt;</code> with the endpoint&#39;s key.</p>'
+    '<div class="curl"><pre id="v1-python"><code>from openai import OpenAI\n\n'
+    "client = OpenAI(base_url=&#34;https://d.example/e/a/v1&#34;, api_key=&#34;&lt;api_key&gt;&#34;)\n"
+    "print([model.id for model in client.models.list()])\n"
+    "reply = client.chat.completions.create(model=&#34;chat&#34;, messages=[{&#34;role&#34;: &#34;user&#34;, &#34;content&#34;: &#34;Hello duck&#34;}])\n"
+    "print(reply.choices[0].message.content)</code></pre>"
+    '<button type="button" class="copy" data-copy="v1-python" aria-label="Copy the Python example">Copy</button></div>'
+    "</section>"
+    '<section class="card" id="mcp" aria-labelledby="mcp-heading"><h2 id="mcp-heading">MCP server</h2>'
+    "<p>Any MCP client can use this endpoint&#39;s apps as tools (Streamable HTTP, with the endpoint&#39;s <code>api_key</code> as a Bearer token). Each app chosen in the settings is one tool.</p>"
+    '<p class="url"><span>URL</span> <code>https://d.example/e/a/mcp</code></p>'
+    '<h3>Tools</h3><ul class="names"><li><code>chat</code> — Ask the chat app</li><li><code>summarise_a_topic</code> — Summarise a topic</li></ul>'
+    '<p class="note">Replace <code>&lt;api_key&gt;</code> with the endpoint&#39;s key.</p>'
+    '<h3>VS Code (<code>.vscode/mcp.json</code>)</h3><div class="curl"><pre id="mcp-vscode"><code>{\n  &#34;servers&#34;: {\n    &#34;dify&#34;: {\n      &#34;type&#34;: &#34;http&#34;,\n      &#34;url&#34;: &#34;https://d.example/e/a/mcp&#34;,\n      &#34;headers&#34;: {\n        &#34;Authorization&#34;: &#34;Bearer &lt;api_key&gt;&#34;\n      }\n    }\n  }\n}</code></pre>'
+    '<button type="button" class="copy" data-copy="mcp-vscode" aria-label="Copy the configuration for VS Code">Copy</button></div>'
+    '<h3>Cursor (<code>.cursor/mcp.json</code>)</h3><div class="curl"><pre id="mcp-cursor"><code>{\n  &#34;mcpServers&#34;: {\n    &#34;dify&#34;: {\n      &#34;type&#34;: &#34;http&#34;,\n      &#34;url&#34;: &#34;https://d.example/e/a/mcp&#34;,\n      &#34;headers&#34;: {\n        &#34;Authorization&#34;: &#34;Bearer &lt;api_key&gt;&#34;\n      }\n    }\n  }\n}</code></pre>'
+    '<button type="button" class="copy" data-copy="mcp-cursor" aria-label="Copy the configuration for Cursor">Copy</button></div>'
+    '<h3>Claude Code (in a terminal)</h3><div class="curl"><pre id="mcp-claude"><code>claude mcp add --transport http dify https://d.example/e/a/mcp --header &#34;Authorization: Bearer &lt;api_key&gt;&#34;</code></pre>'
+    '<button type="button" class="copy" data-copy="mcp-claude" aria-label="Copy the configuration for Claude Code">Copy</button></div>'
+    "</section>"
 )
 
 
@@ -63,10 +113,10 @@ def test_page_with_a_key_and_every_field_kind_exact() -> None:
         Demo("workflow", "workflow_app", "ready", FIELDS),
         Demo("completion", "completion_app", "ready"),
     ]
-    page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=True, key="k&y")
+    page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=True, key="k&y", exhibits=EXHIBITS)
     assert placeholders(page) == (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
-        '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: three HTTP routes that call the apps chosen in its settings and stream their answers. Its address is https://d.example/e/a/</p>'
+        '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: HTTP routes that call the apps chosen in its settings and stream their answers, an OpenAI-compatible API and an MCP server. Its address is https://d.example/e/a/</p>'
         '<noscript><p class="note">The live demos need JavaScript; the curl lines work without it.</p></noscript>'
         '<section class="card" aria-labelledby="key-heading"><h2 id="key-heading">API key</h2><label for="api-key">API key of this endpoint</label><input type="password" id="api-key" autocomplete="off" value="k&amp;y"><p class="note">The demos send it as Authorization: Bearer. This page never stores it.</p>'
         "</section>"
@@ -102,7 +152,9 @@ def test_page_with_a_key_and_every_field_kind_exact() -> None:
         '<h4>Outputs</h4><pre class="outputs" data-part="outputs"></pre></div>'
         '<div class="error" role="alert" data-part="error" hidden></div></div>'
         "</section>"
-        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
+        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p>'
+        + COMPLETION_DEFECT
+        + '<p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
         '<h3>With curl</h3><p class="note">Set API_KEY to the endpoint&#39;s key first: export API_KEY=…</p>'
         '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST -H &#34;Authorization: Bearer $API_KEY&#34; https://d.example/e/a/completion -H &#39;Content-Type: application/json&#39; -d &#39;{&#34;inputs&#34;: {}}&#39;\ncurl -N -H &#34;Authorization: Bearer $API_KEY&#34; &#39;https://d.example/e/a/completion?inputs=%7B%7D&#39;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
         "<h3>Try it</h3>"
@@ -113,7 +165,8 @@ def test_page_with_a_key_and_every_field_kind_exact() -> None:
         '<h4>Outputs</h4><pre class="outputs" data-part="outputs"></pre></div>'
         '<div class="error" role="alert" data-part="error" hidden></div></div>'
         "</section>"
-        '<script type="application/json" id="page-text">{"running": "Running… {seconds} s", "succeeded": "Finished in {seconds} s", "failed": "Failed after {seconds} s", "run_failed": "The run failed: {message}", "refused": "The request was refused: {message}", "broken": "The connection broke: {message}", "ended_early": "The stream ended before the run finished.", "too_many_files": "Choose at most {count} files.", "node_running": "running", "copied": "Copied"}</script>'
+        + EXHIBIT_SECTIONS_WITH_KEY
+        + '<script type="application/json" id="page-text">{"running": "Running… {seconds} s", "succeeded": "Finished in {seconds} s", "failed": "Failed after {seconds} s", "run_failed": "The run failed: {message}", "refused": "The request was refused: {message}", "broken": "The connection broke: {message}", "ended_early": "The stream ended before the run finished.", "too_many_files": "Choose at most {count} files.", "node_running": "running", "copied": "Copied"}</script>'
         '<script nonce="N0NCE"><SCRIPT></script></main></body></html>\n'
     )
 
@@ -129,13 +182,15 @@ def test_page_of_unset_and_unreadable_apps_exact() -> None:
     page = index_page.page("N0NCE", "en_US", BASE, demos, key_required=False, key=None)
     assert placeholders(page) == (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title><LABEL></title><style nonce="N0NCE"><STYLE></style></head><body><main><h1><LABEL></h1>'
-        '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: three HTTP routes that call the apps chosen in its settings and stream their answers. Its address is https://d.example/e/a/</p>'
+        '<p class="intro">This is an endpoint of the “<LABEL>” plugin for Dify: HTTP routes that call the apps chosen in its settings and stream their answers, an OpenAI-compatible API and an MCP server. Its address is https://d.example/e/a/</p>'
         '<noscript><p class="note">The live demos need JavaScript; the curl lines work without it.</p></noscript>'
         '<section class="card" id="duck" aria-labelledby="duck-heading"><h2 id="duck-heading">Duck — a chat page</h2><p>GET or POST /duck asks the chat app in <code>chat_app</code> and streams its answer as an HTML page with a follow-up form.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/duck</code></p><p class="unset" role="status">Not configured: the workspace owner has not chosen an app in the <code>chat_app</code> setting.</p>'
         "</section>"
         '<section class="card" id="workflow" aria-labelledby="workflow-heading"><h2 id="workflow-heading">Workflow runner</h2><p>POST /workflow runs the workflow in <code>workflow_app</code>: Server-Sent Events, or blocking JSON with &#34;response_mode&#34;: &#34;blocking&#34;. GET /workflow?inputs=… is the same for EventSource.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/workflow</code></p><p class="unset" role="status">Not available: The &lt;app&gt; broke. (app_gone)</p>'
         "</section>"
-        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p><p class="unset" role="status">Not available: the plugin is not allowed to read apps (its manifest lacks the app permission) (app_permission_denied)</p>'
+        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p>'
+        + COMPLETION_DEFECT
+        + '<p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p><p class="unset" role="status">Not available: the plugin is not allowed to read apps (its manifest lacks the app permission) (app_permission_denied)</p>'
         "</section>"
         '<script type="application/json" id="page-text">{"running": "Running… {seconds} s", "succeeded": "Finished in {seconds} s", "failed": "Failed after {seconds} s", "run_failed": "The run failed: {message}", "refused": "The request was refused: {message}", "broken": "The connection broke: {message}", "ended_early": "The stream ended before the run finished.", "too_many_files": "Choose at most {count} files.", "node_running": "running", "copied": "Copied"}</script>'
         '<script nonce="N0NCE"><SCRIPT></script></main></body></html>\n'
@@ -225,7 +280,9 @@ def test_page_without_a_key_exact() -> None:
         "<h3>Try it</h3>"
         '<form method="get" action="duck" class="duck-form" id="duck-form"><label for="duck-query">Your question</label><div class="row"><input type="text" id="duck-query" name="query" required placeholder="Ask the duck anything"><button type="submit">Ask the duck</button></div></form>'
         "</section>"
-        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p><p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
+        '<section class="card" id="completion" aria-labelledby="completion-heading"><h2 id="completion-heading">Completion runner</h2><p>POST /completion runs the completion app in <code>completion_app</code>, with the same contract as /workflow.</p>'
+        + COMPLETION_DEFECT
+        + '<p class="url"><span>URL</span> <code>https://d.example/e/a/completion</code></p>'
         "<h3>With curl</h3>"
         '<div class="curl"><pre id="completion-curl"><code>curl -N -X POST https://d.example/e/a/completion -H &#39;Content-Type: application/json&#39; -d &#39;{&#34;inputs&#34;: {&#34;site&#34;: &#34;a/b&#34;}}&#39;\ncurl -N &#39;https://d.example/e/a/completion?inputs=%7B%22site%22%3A%20%22a%2Fb%22%7D&#39;</code></pre><button type="button" class="copy" data-copy="completion-curl" aria-label="Copy the curl lines of /completion">Copy</button></div>'
         "<h3>Try it</h3>"
