@@ -63,6 +63,15 @@ if ! "$UV" lock --check --python "$PY" >/dev/null 2>&1; then
 fi
 # --all-packages: the devkit is a workspace member that no dependency list names
 "$UV" sync --frozen --all-packages --python "$PY" >&2
+# A copy of the template without devkit/ (docs/template.md) names the devkit in
+# dev/devkit.txt, a requirements file of one line: a wheel built from the template
+# repository, a folder or a VCS URL. It is dev-only, so it is not in pyproject.toml:
+# Dify's `uv sync --no-dev` without --frozen would still resolve it, and fail on a
+# path that the package does not carry. `uv sync` above removes what the lock does not
+# name, so it is installed again after every sync.
+if [ ! -d devkit ] && [ -f dev/devkit.txt ]; then
+  "$UV" pip install --python .venv/bin/python -r dev/devkit.txt >&2
+fi
 # tests/clients/node: the `openai` npm package for the Node client tests, from its lock
 # (npm's cache first, so a machine that has it needs no network). Without Node >= 20
 # those tests are skipped, never failed; a copy of the template without them skips this.

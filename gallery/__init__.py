@@ -6,6 +6,6 @@ a live demo. `duck_page` is the Duck chat page, streamed as the chat app answers
 renders the answers. Both pages are Jinja2 templates in `templates/` (one shared
 `base.html`; CSS and script files beside them), rendered with autoescaping by
 `render`. `mcp` is the MCP server exhibit (`/mcp`). Nothing in `provider/` imports
-this package: a plugin copied from this one deletes `gallery/` whole (with the
-gallery's routes in `endpoints/` and their YAMLs).
+this package: a plugin copied from this one deletes `gallery/` whole, with `endpoints/`
+and `group/` (docs/template.md, step 2).
 """

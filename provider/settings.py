@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, overload
 
 from provider.cors import ALLOWED_ORIGINS, NO_ORIGIN, AllowedOrigins, parse_allowed_origins
 from provider.errors import AppNotConfigured
@@ -143,6 +143,10 @@ def _invalid(name: str, expected: str) -> AppNotConfigured:
     return AppNotConfigured(f"The endpoint's `{name}` setting must be {expected}.", code="setting_invalid")
 
 
+@overload
+def text_setting(settings: Mapping[str, Any], name: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def text_setting(settings: Mapping[str, Any], name: str, *, required: bool) -> str | None: ...
 def text_setting(settings: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
     """A `secret-input` or `text-input` setting as text; None when empty and not
     `required`. AppNotConfigured (`setting_missing`) when required and empty,

@@ -79,7 +79,7 @@ class Example:
     method: str
     path: str
     example: str  # a query string ("?q=1") for GET; a JSON body, or curl's -F arguments, otherwise
-    headers: tuple[tuple[str, str], ...] = ()  # the instance's `example_headers`
+    headers: tuple[tuple[str, str], ...] = ()  # the instance's `example_headers`, then its signature
 
     @property
     def multipart(self) -> bool:
@@ -118,11 +118,27 @@ def _curl_type(path: str) -> str:
     return CURL_TYPES.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
+def signed_example_header(instance: dict[str, Any], method: str, example: str) -> tuple[tuple[str, str], ...]:
+    """The signature header an instance's `example_signature` adds to an example
+    (devkit/README.md): the kit's own signer (`provider.signatures.sign`) over the exact
+    body the printed curl line sends, so that `make dev`'s line and the route agree."""
+    declared = instance.get("example_signature")
+    if not declared:
+        return ()
+    from provider import signatures  # the kit: only a plugin with signed examples needs it here
+
+    body = b"" if method == "GET" else (example or "{}").encode("utf-8")
+    secret = instance["settings"][declared["secret_setting"]]
+    prefix = declared.get("prefix", signatures.DEFAULT_PREFIX)
+    return ((declared.get("header", signatures.DEFAULT_HEADER), signatures.sign(secret, body, prefix=prefix)),)
+
+
 def dev_examples(every_instance: bool = False) -> list[Example]:
     """The example request of every route on the first endpoint instance of
     dev/devkit.yaml (its own examples first, then the file's), or on every instance.
-    Routes `make dev` does not print are left out: OPTIONS (browsers' CORS preflights)
-    and routes whose example is null (not set up on that instance)."""
+    Routes `make dev` does not print are left out: OPTIONS (browsers' CORS preflights),
+    routes whose example is null (not set up on that instance) and, on an instance with
+    `example_signature`, multipart examples (no signature can be printed for them)."""
     config = read_yaml(DEV_CONFIG)
     shared = config.get("examples") or {}
     found = []
@@ -134,8 +150,12 @@ def dev_examples(every_instance: bool = False) -> list[Example]:
             # no example: only a GET route without path variables is printed (its bare URL)
             bare = "" if method == "GET" and "<" not in path else None
             example = own[name] if name in own else shared.get(name, bare)
-            if method != "OPTIONS" and example is not None:
-                found.append(Example(instance["hook_id"], method, path, example, headers))
+            if method == "OPTIONS" or example is None:
+                continue
+            if instance.get("example_signature") and method != "GET" and example.startswith("-F "):
+                continue
+            signed = headers + signed_example_header(instance, method, example)
+            found.append(Example(instance["hook_id"], method, path, example, signed))
     return found
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from dify_plugin_devkit import check_plugin
-from tests.conftest import ROOT
+from tests.conftest import ROOT, manifest
 
 
 def test_plugin_passes_check() -> None:
@@ -40,4 +40,4 @@ def test_check_imports_the_plugin_in_the_development_venv_and_says_so() -> None:
     assert lines[0].startswith(f"environment: the development venv {ROOT / '.venv'} (it has all "), lines
     assert "packages of uv.lock's runtime set at their declared versions" in lines[0]
     assert re.fullmatch(r"imports: \d+ modules import in it", lines[1]), lines
-    assert lines[2].startswith("ok: endpoint_gallery ")
+    assert lines[2].startswith(f"ok: {manifest()['name']} ")

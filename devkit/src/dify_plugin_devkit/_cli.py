@@ -172,9 +172,10 @@ def banner(devkit: Devkit) -> str:
             lines.append(f"  setting {name} = {'***' if name in secret and value else shown}")
         unset: list[str] = []
         no_example: list[str] = []
-        headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in instance.example_headers.items())
         for route in route_examples(devkit, instance):
             name, url, example = f"{route.method} {route.path}", route.url, route.example
+            # the instance's example_headers, then a computed signature (example_signature)
+            headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in route.headers)
             if example is None:  # no request works as printed: never print one that would not
                 (unset if route.missing == NOT_SET_UP else no_example).append(name)
             elif route.method == "GET":

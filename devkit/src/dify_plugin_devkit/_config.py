@@ -43,6 +43,26 @@ _DAEMON_BYTES = ("max_body_bytes", "max_stdout_line_bytes", "max_serverless_requ
 
 
 @dataclass(frozen=True)
+class ExampleSignature:
+    """How the printed examples of an instance are signed (`example_signature:` in devkit.yaml).
+
+    A route that checks a signed request (an HMAC of the raw body in a header, as
+    webhooks send it) answers 401 to any example without that header, and the header
+    depends on the body: it cannot be written once in `example_headers`. The devkit
+    computes it for each example body from the instance's secret setting.
+    """
+
+    secret_setting: str  # the setting (usually a secret-input) holding the shared secret
+    header: str = "X-Signature"
+    scheme: str = "hmac-sha256"  # the only one: hex HMAC-SHA256 of the exact body bytes
+    prefix: str = "sha256="  # written before the hex digest
+
+
+#: The signature schemes `example_signature` knows.
+SIGNATURE_SCHEMES = ("hmac-sha256",)
+
+
+@dataclass(frozen=True)
 class EndpointInstance:
     hook_id: str
     name: str
@@ -54,6 +74,8 @@ class EndpointInstance:
     example_headers: dict[str, str] = field(default_factory=dict)
     # a disabled endpoint answers the daemon's 404 (`endpoint not found`, PluginDaemonNotFoundError)
     enabled: bool = True
+    # when set, every printed example also sends a signature header computed over its body
+    example_signature: ExampleSignature | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +218,36 @@ def _example_headers(raw: Any, where: str) -> dict[str, str]:
     return dict(raw)
 
 
+def _example_signature(raw: Any, settings: dict[str, Any], where: str) -> ExampleSignature | None:
+    """`example_signature: {secret_setting: ..., header: X-Signature, scheme: hmac-sha256, prefix: "sha256="}`."""
+    if raw is None:
+        return None
+    allowed = {"secret_setting", "header", "scheme", "prefix"}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ConfigError(f"{where}: example_signature: expected a mapping of {sorted(allowed)} to strings")
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: example_signature: {unknown[0]}: unknown key; allowed: {sorted(allowed)}")
+    name = raw.get("secret_setting")
+    if not name:
+        raise ConfigError(f"{where}: example_signature: secret_setting: name the setting that holds the secret")
+    secret = settings.get(name)
+    if not isinstance(secret, str) or not secret:
+        raise ConfigError(
+            f"{where}: example_signature: the setting {name!r} must be set to a non-empty string on this endpoint "
+            "(the examples are signed with it)"
+        )
+    signature = ExampleSignature(secret_setting=name, **{k: v for k, v in raw.items() if k != "secret_setting"})
+    if signature.scheme not in SIGNATURE_SCHEMES:
+        raise ConfigError(
+            f"{where}: example_signature: scheme: {signature.scheme!r} is not known; "
+            f"use one of {list(SIGNATURE_SCHEMES)}"
+        )
+    if not signature.header:
+        raise ConfigError(f"{where}: example_signature: header: expected a header name such as X-Signature")
+    return signature
+
+
 def _unreadable(error: YamlFileError) -> str:
     """Why devkit.yaml cannot be used; a missing one is usually a --config typo or no file yet."""
     if error.failure == "missing":
@@ -273,11 +325,12 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
             raise ConfigError(f"{where}: hook_id must match {_HOOK_ID.pattern}")
         if any(i.hook_id == hook_id for i in instances):
             raise ConfigError(f"{where}: hook_id is used twice")
-        extra = sorted(set(entry) - {"hook_id", "name", "settings", "examples", "example_headers", "enabled"})
+        keys = {"hook_id", "name", "settings", "examples", "example_headers", "example_signature", "enabled"}
+        extra = sorted(set(entry) - keys)
         if extra:
             raise ConfigError(
                 f"{where}: {extra[0]}: unknown key; allowed: "
-                "hook_id, name, settings, examples, example_headers, enabled"
+                "hook_id, name, settings, examples, example_headers, example_signature, enabled"
             )
         settings = validate_settings(entry.get("settings"), declarations, where)
         examples = _examples(entry.get("examples"), where)
@@ -285,8 +338,17 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: enabled: expected true or false, got {enabled!r}")
         headers = _example_headers(entry.get("example_headers"), where)
+        signature = _example_signature(entry.get("example_signature"), settings, where)
         instances.append(
-            EndpointInstance(hook_id, str(entry.get("name") or hook_id), settings, examples, headers, enabled=enabled)
+            EndpointInstance(
+                hook_id,
+                str(entry.get("name") or hook_id),
+                settings,
+                examples,
+                headers,
+                enabled=enabled,
+                example_signature=signature,
+            )
         )
     if not instances:
         raise ConfigError(f"{path}: endpoints: declare at least one endpoint instance")

@@ -7,10 +7,17 @@ of the file); without one, only a GET route with no path variable has an obvious
 working request (the bare URL). Anything else is listed as having no example, never
 printed as a request that would fail (`-d '{}'` to a route that needs a body, a URL
 with `<name>` in it).
+
+Each example carries the headers its request sends: the instance's `example_headers`
+and, with `example_signature`, the signature header computed over the example's exact
+body bytes (the empty body of a GET, the JSON body as printed otherwise), the way a
+webhook sender signs: `X-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,11 +25,13 @@ from jinja2 import Environment, select_autoescape
 
 if TYPE_CHECKING:
     from dify_plugin_devkit._app import Devkit
-    from dify_plugin_devkit._config import EndpointInstance
+    from dify_plugin_devkit._config import EndpointInstance, ExampleSignature
 
 #: Why a route is not shown as a request.
 NOT_SET_UP = "not set up on this endpoint"  # its example is null in devkit.yaml
 NO_EXAMPLE = "no example"
+# a multipart body's bytes (its boundary) are curl's choice: no signature can be printed for it
+SIGNED_MULTIPART = "no example: a signed example needs a JSON body, not -F"
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,19 @@ class RouteExample:
     path: str  # the route as declared, e.g. /title/<text>
     url: str  # the endpoint URL, without the example
     example: str | None  # the query string, JSON body or curl -F arguments; None: none works
-    missing: str | None = None  # NOT_SET_UP or NO_EXAMPLE when example is None
+    missing: str | None = None  # NOT_SET_UP, NO_EXAMPLE or SIGNED_MULTIPART when example is None
+    headers: tuple[tuple[str, str], ...] = ()  # what the printed request sends besides its Content-Type
+
+
+def example_body(method: str, example: str) -> bytes:
+    """The exact body bytes the printed request sends (curl -d sends a literal as is)."""
+    return b"" if method == "GET" else (example or "{}").encode("utf-8")
+
+
+def signature_header(signature: ExampleSignature, secret: str, body: bytes) -> tuple[str, str]:
+    """The header a sender puts on `body` (scheme hmac-sha256: prefix + hex digest)."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return signature.header, signature.prefix + digest
 
 
 def route_examples(devkit: Devkit, instance: EndpointInstance) -> list[RouteExample]:
@@ -53,13 +74,20 @@ def route_examples(devkit: Devkit, instance: EndpointInstance) -> list[RouteExam
             example = ""  # the bare URL works
         else:
             example, missing = None, NO_EXAMPLE
+        signature = instance.example_signature
+        if example is not None and signature is not None and route.method != "GET" and example.startswith("-F "):
+            example, missing = None, SIGNED_MULTIPART
+        headers = tuple(instance.example_headers.items())
         if example is not None:
             missing = None
             if route.method == "GET" and "<" in route.path and example.startswith("/"):
                 # a path with parameters (`/v1/models/<path:model_id>`): the example is the concrete path
                 path, mark, query = example.partition("?")
                 url, example = f"{devkit.base_url}/e/{instance.hook_id}{path}", mark + query
-        found.append(RouteExample(route.method, route.path, url, example, missing))
+            if signature is not None:
+                secret = str(instance.settings[signature.secret_setting])
+                headers += (signature_header(signature, secret, example_body(route.method, example)),)
+        found.append(RouteExample(route.method, route.path, url, example, missing, headers))
     return found
 
 
