@@ -72,6 +72,18 @@ def datas(events: list[ServerSentEvent]) -> list[dict[str, Any]]:
     return [json.loads(event.data) for event in events]
 
 
+def openai_client(devkit: RunningDevkit, hook: str = "recorded") -> openai.OpenAI:
+    return openai.OpenAI(base_url=devkit.url(hook, "/v1"), api_key="any", max_retries=0, timeout=60)
+
+
+def with_mcp[T](url: str, work: Callable[[Client], Awaitable[T]]) -> T:
+    async def session() -> T:
+        async with create_mcp_http_client() as http, Client(streamable_http_client(url, http_client=http)) as client:
+            return await work(client)
+
+    return asyncio.run(session())
+
+
 def duck_answer(page: str) -> str:
     """The streamed (plain) answer block of a Duck page, unescaped the way Jinja escaped it."""
     found = re.search(r'<div class="answer" id="answer">(.*?)</div>', page, re.DOTALL)
@@ -161,6 +173,16 @@ def test_workflow_stream_passes_the_end_nodes_text_chunks_through_unchanged(
     finished = sent[-1]["data"]
     assert finished["status"] == "succeeded"
     assert finished["outputs"] == recorded("inner_wf_stream_good")[-1]["data"]["outputs"]
+
+
+def test_workflow_get_for_eventsource_streams_the_same_events(devkit: RunningDevkit, client: httpx.Client) -> None:
+    params = {"inputs": json.dumps(RECORDED_INPUTS)}
+    with connect_sse(client, "GET", devkit.url("recorded", "/workflow"), params=params) as source:
+        events = list(source.iter_sse())
+    assert [e.event for e in events] == [e["event"] for e in recorded("inner_wf_stream_good")]
+    assert [e["data"]["text"] for e in datas(events) if e["event"] == "text_chunk"] == recorded_chunks(
+        "inner_wf_stream_good"
+    )
 
 
 def test_workflow_blocking_answers_the_recorded_outputs(devkit: RunningDevkit, client: httpx.Client) -> None:
@@ -290,11 +312,21 @@ def test_completion_app_is_completion_unsupported(devkit: RunningDevkit, client:
     assert json.loads(events[0].data) == {"event": "error", "status": 502, **error}
 
 
+def test_completion_app_is_completion_unsupported_on_v1_and_mcp(devkit: RunningDevkit) -> None:
+    """/v1 and /mcp say what /completion says (the kit's apps.completion_unsupported)."""
+    with pytest.raises(openai.APIStatusError) as raised:
+        openai_client(devkit).chat.completions.create(model="completion", messages=[{"role": "user", "content": "Ada"}])
+    assert (raised.value.status_code, raised.value.code) == (502, "completion_unsupported")  # type: ignore[attr-defined]
+
+    async def work(client: Client) -> Any:
+        return await client.call_tool("complete_text", {"name": "Ada"})
+
+    result = with_mcp(devkit.url("recorded", "/mcp"), work)
+    assert result.is_error
+    assert "Dify 1.13.2 cannot run completion apps from a plugin" in result.content[0].text
+
+
 # --- /v1/chat/completions: the openai SDK on the recorded chatflow and workflow --------------
-
-
-def openai_client(devkit: RunningDevkit, hook: str = "recorded") -> openai.OpenAI:
-    return openai.OpenAI(base_url=devkit.url(hook, "/v1"), api_key="any", max_retries=0, timeout=60)
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "blocking"])
@@ -376,14 +408,6 @@ def test_openai_chat_on_failing_recorded_apps_is_an_error(devkit: RunningDevkit)
 # --- /mcp: the recorded workflow's form as the tool's schema -------------------------------
 
 
-def with_mcp[T](url: str, work: Callable[[Client], Awaitable[T]]) -> T:
-    async def session() -> T:
-        async with create_mcp_http_client() as http, Client(streamable_http_client(url, http_client=http)) as client:
-            return await work(client)
-
-    return asyncio.run(session())
-
-
 def test_mcp_lists_the_recorded_workflows_form_and_calls_its_tools(devkit: RunningDevkit) -> None:
     async def work(client: Client) -> tuple[list[Any], list[Any]]:
         listed = (await client.list_tools()).tools
@@ -427,6 +451,24 @@ def test_mcp_chat_continues_the_recorded_conversation(devkit: RunningDevkit) -> 
     assert not again.is_error
     assert again.content[0].text == recorded_answer("inner_chat_stream_followup")
     assert again.structured_content["conversation_id"] == conversation_id
+
+
+def test_mcp_progress_carries_the_recorded_text_chunks_unchanged(devkit: RunningDevkit) -> None:
+    """Each text_chunk of the run, "\\n" ones included, is one progress message, in order."""
+    progress: list[str | None] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
+    async def work(client: Client) -> Any:
+        return await client.call_tool("run_workflow", RECORDED_INPUTS, progress_callback=on_progress)
+
+    result = with_mcp(devkit.url("recorded", "/mcp"), work)
+    assert not result.is_error
+    chunks = [m for m in progress if m is not None and not m.startswith(("Workflow ", "Node "))]
+    assert chunks == recorded_chunks("inner_wf_stream_good")
+    assert progress[0] == "Workflow started."
+    assert progress[-1] == "Workflow succeeded."
 
 
 def test_mcp_failing_recorded_apps_are_tool_errors(devkit: RunningDevkit) -> None:
