@@ -152,6 +152,19 @@ def test_duck_with_an_unknown_conversation_says_so(devkit: RunningDevkit, client
     assert unknown not in page.text  # the follow-up form does not carry the dead conversation on
 
 
+def test_duck_refuses_a_malformed_conversation_id_before_dify_sees_it(
+    devkit: RunningDevkit, client: httpx.Client
+) -> None:
+    """inner_chat_bad_conv_format: Dify answers a non-UUID id with a 500 `unknown`, which
+    would read as the app's failure; the route refuses it first (400), and no app runs."""
+    assert (RECORDINGS / "inner_chat_bad_conv_format.headers").read_text().startswith("HTTP/1.1 500")
+    before = devkit.app_calls().get("rec-chatflow", 0)
+    page = client.post(devkit.url("recorded", "/duck"), data={"query": "hello", "conversation_id": "not-a-uuid"})
+    assert page.status_code == 400
+    assert "`conversation_id` must be the id returned with a previous answer (a UUID)" in page.text
+    assert devkit.app_calls().get("rec-chatflow", 0) == before
+
+
 # --- /workflow: the recorded workflow (topic / notes / style) -------------------------------
 
 
@@ -451,6 +464,22 @@ def test_mcp_chat_continues_the_recorded_conversation(devkit: RunningDevkit) -> 
     assert not again.is_error
     assert again.content[0].text == recorded_answer("inner_chat_stream_followup")
     assert again.structured_content["conversation_id"] == conversation_id
+
+
+def test_mcp_chat_with_a_bad_or_unknown_conversation_is_a_tool_error(devkit: RunningDevkit) -> None:
+    """inner_chat_bad_conv_format (500 in Dify: refused before) and inner_chat_unknown_conv_stream."""
+
+    async def work(client: Client) -> list[Any]:
+        return [
+            await client.call_tool("chat", {"query": "hello", "conversation_id": conversation})
+            for conversation in ("not-a-uuid", "0b0e1c57-0000-4000-8000-000000000000")
+        ]
+
+    malformed, unknown = with_mcp(devkit.url("recorded", "/mcp"), work)
+    assert malformed.is_error
+    assert malformed.content[0].text.startswith("`conversation_id` must be the id returned with a previous answer")
+    assert unknown.is_error
+    assert unknown.content[0].text.startswith("This conversation does not exist")
 
 
 def test_mcp_progress_carries_the_recorded_text_chunks_unchanged(devkit: RunningDevkit) -> None:
