@@ -283,6 +283,23 @@ def test_file_workflow_takes_a_real_upload(devkit: RunningDevkit, client: httpx.
     assert result["outputs"]["text"] == "ducks"
 
 
+def test_file_workflow_streams_with_a_real_upload(devkit: RunningDevkit, client: httpx.Client) -> None:
+    """The same upload, streamed: the run's Start node and its outputs see the uploaded file.
+    (The DSL allows `local_file` and `remote_url` only; the plugin's `tool_file` still works
+    through the inner API, as recorded in inner_wf_file_tool_file.)"""
+    content = b"%PDF-1.4 not really\n"
+    files = [("document", ("report.pdf", content, "application/pdf"))]
+    url = devkit.url("recorded-files", "/workflow")
+    with connect_sse(client, "POST", url, files=files, data={"inputs": "{}"}) as source:
+        assert source.response.status_code == 200
+        sent = datas(list(source.iter_sse()))
+    assert sent[-1]["event"] == "workflow_finished"
+    assert sent[-1]["data"]["status"] == "succeeded"
+    document = sent[-1]["data"]["outputs"]["document"]
+    assert (document["filename"], document["extension"], document["size"]) == ("report.pdf", ".pdf", len(content))
+    assert sent[-1]["data"]["outputs"]["text"] is None  # the optional topic was not given
+
+
 def test_file_workflow_without_its_file_is_400(devkit: RunningDevkit, client: httpx.Client) -> None:
     response = client.post(devkit.url("recorded-files", "/workflow"), json={"inputs": {}, "response_mode": "blocking"})
     assert response.status_code == 400
