@@ -461,6 +461,12 @@ def test_mcp_lists_the_recorded_workflows_form_and_calls_its_tools(devkit: Runni
         "description": "Style",
         "default": "short",
     }
+    # the chatflow's own form (an optional `name`, max 48: inner_fetch_app_chatflow) is the chat tool's `inputs`
+    chat_schema = tools["chat"].input_schema
+    assert chat_schema["required"] == ["query"]
+    assert chat_schema["properties"]["inputs"]["properties"] == {
+        "name": {"type": "string", "maxLength": 48, "description": "Name"}
+    }
     outputs = recorded("inner_wf_stream_good")[-1]["data"]["outputs"]
     assert not workflow.is_error
     assert workflow.structured_content == outputs
