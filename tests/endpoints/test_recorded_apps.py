@@ -237,6 +237,9 @@ def test_workflow_bad_select_value_is_400_in_difys_words(devkit: RunningDevkit, 
     assert response.json() == {
         "error": {"code": "invalid_inputs", "message": f"The app rejected the request: {dify_says}"}
     }
+    _, events = sse(client, devkit, "/workflow", inputs={"topic": "x", "style": "medium"})
+    assert [e.event for e in events] == ["error"]
+    assert json.loads(events[0].data) == {"event": "error", "status": 400, **response.json()["error"]}
 
 
 def test_failing_workflow_is_passed_on_as_dify_reports_it(devkit: RunningDevkit, client: httpx.Client) -> None:
