@@ -11,10 +11,10 @@ recording itself.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -85,17 +85,10 @@ def with_mcp[T](url: str, work: Callable[[Client], Awaitable[T]]) -> T:
 
 
 def duck_answer(page: str) -> str:
-    """The streamed (plain) answer block of a Duck page, unescaped the way Jinja escaped it."""
+    """The streamed (plain) answer block of a Duck page, as text (Jinja escaped it)."""
     found = re.search(r'<div class="answer" id="answer">(.*?)</div>', page, re.DOTALL)
     assert found, page[-2000:]
-    return (
-        found.group(1)
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#34;", '"')
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-    )
+    return html.unescape(found.group(1))
 
 
 # --- /duck: the recorded chatflow (IF/ELSE, two Answer nodes) ------------------------------
@@ -262,7 +255,7 @@ def test_failing_workflow_is_passed_on_as_dify_reports_it(devkit: RunningDevkit,
     assert blocking.json()["data"]["error"] == want["error"] == SANDBOX_DOWN
 
 
-def test_file_workflow_takes_a_real_upload(devkit: RunningDevkit, client: httpx.Client, tmp_path: Path) -> None:
+def test_file_workflow_takes_a_real_upload(devkit: RunningDevkit, client: httpx.Client) -> None:
     """inner_wf_file_tool_file: the plugin uploads the file (signed URL, `tool_file`) and the
     run sees it; the End node outputs the file and the optional `topic`."""
     content = b"Ducks quack.\n"
