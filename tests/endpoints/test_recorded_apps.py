@@ -158,6 +158,27 @@ def test_duck_refuses_a_malformed_conversation_id_before_dify_sees_it(
     assert devkit.app_calls().get("rec-chatflow", 0) == before
 
 
+def test_a_chat_app_without_its_model_is_the_apps_failure_not_the_callers(
+    devkit: RunningDevkit, client: httpx.Client
+) -> None:
+    """inner_basic_stream: Dify answers 400 `invalid_param` "Failed to request plugin daemon,
+    url: plugin/<tenant id>/management/models" when the app's model cannot be reached. No
+    request can fix that, and the text names the tenant: the routes say the app could not
+    be run (502), and the text stays in the plugin log."""
+    dify_says = json.loads((RECORDINGS / "inner_basic_stream.body").read_bytes())
+    assert (dify_says["status"], dify_says["code"]) == (400, "invalid_param")
+    tenant = dify_says["message"].split("plugin/")[1].split("/")[0]
+    page = client.get(devkit.url("recorded-no-model", "/duck"), params={"query": "hello"})
+    assert '<div class="error" role="alert">The app could not be run.</div>' in page.text
+    assert tenant not in page.text
+    with pytest.raises(openai.APIStatusError) as raised:
+        openai_client(devkit, "recorded-no-model").chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "hello"}]
+        )
+    assert (raised.value.status_code, raised.value.code) == (502, "app_failed")  # type: ignore[attr-defined]
+    assert tenant not in raised.value.response.text
+
+
 # --- /workflow: the recorded workflow (topic / notes / style) -------------------------------
 
 
