@@ -177,12 +177,19 @@ class AppCall:
         return AppFailed("The app could not be run.", code="app_failed")
 
 
-#: Dify's words when it refuses a call's inputs: every check of the input form says "in input
-#: form" (api/core/app/apps/base_app_generator.py, `_validate_inputs`: "topic is required in input
-#: form", "style in input form must be one of the following: [...]", "... must be less than N
-#: characters", "... must be a valid number", "... must be a file"); a file it does not take:
-#: "File validation failed for file: ..." (api/factories/file_factory.py).
-_INPUT_REFUSALS = re.compile(r" in input form\b|^File validation failed")
+#: Dify's words when it refuses the inputs a call sent: every check of the input form says "in
+#: input form" (api/core/app/apps/base_app_generator.py, `_validate_inputs`: "topic is required
+#: in input form", "style in input form must be one of the following: [...]", "... must be less
+#: than N characters", "... must be a valid number", "... must be a file"); a file value it cannot
+#: build or does not take (api/factories/file_factory.py, api/core/file/models.py): "transfer_method
+#: is required in file mapping", "No matching enum found for value ...", "ToolFile <id> not found",
+#: "Invalid upload file id", "'x' is not a valid FileType", "Detected file type does not match the
+#: specified type...", "File validation failed for file: ...", "Invalid input type".
+_INPUT_REFUSALS = re.compile(
+    r" in input form\b| in file mapping\b|^No matching enum found for value |^ToolFile \S* ?not found"
+    r"|^Invalid upload file id|is not a valid FileType|^Detected file type does not match"
+    r"|^File validation failed|^Invalid input type"
+)
 
 
 def _is_input_refusal(message: str) -> bool:
