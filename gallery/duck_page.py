@@ -87,6 +87,21 @@ def form_page(
 Remember = Callable[[str, Turn], None]
 
 
+def _failed_run(event: dict[str, Any], t: Callable[..., str]) -> str | None:
+    """The error of a chatflow run that ended without usable outputs, else None. Dify
+    1.13.2's inner API sends `workflow_finished` (status "failed", `data.error`) and then
+    an `error` event (recorded: real-dify-1.13.2/inner-api/inner_chat_fail_stream), whose
+    wording replaces this one; the Service API closes the stream at `workflow_finished`
+    and never sends that `error` event (its chat_fail_stream), so the run's own status is
+    what keeps a half answer from being shown, and remembered, as a whole one."""
+    data = event.get("data")
+    status = data.get("status") if isinstance(data, dict) else None
+    if not isinstance(status, str) or status in ("succeeded", "partial-succeeded"):
+        return None
+    message = data.get("error") if isinstance(data, dict) else None
+    return t("app_error", message=message if isinstance(message, str) and message else t("no_details"))
+
+
 def answer_page(
     nonce: str,
     query: str,
@@ -136,6 +151,8 @@ def answer_page(
                     found = safe_file(event, file_origin)
                     if found is not None and len(files) < MAX_FILES:
                         files.append(found)
+                elif kind == "workflow_finished" and error is None:
+                    error = _failed_run(event, t)
                 elif kind == "error":
                     error = t("app_error", message=event.get("message") or t("no_details"))
             if pieces:

@@ -520,7 +520,7 @@ def app_failed_event(event: Mapping[str, Any]) -> AppFailed:
 
 def app_pieces(events: Iterator[dict[str, Any]], kind: AppKind, outcome: Outcome) -> Iterator[str]:
     """The answer's text deltas; `outcome` is filled as the events pass. AppFailed when
-    the run fails (an `error` event; a workflow that ends `failed` or `stopped`)."""
+    the run fails (an `error` event; a workflow or chatflow run that ends `failed` or `stopped`)."""
     streamed = False
     for event in events:
         name = event.get("event")
@@ -540,11 +540,18 @@ def app_pieces(events: Iterator[dict[str, Any]], kind: AppKind, outcome: Outcome
             outcome.replaced = event["answer"]
         elif name == "message_end":
             outcome.usage = usage_of(event.get("metadata")) or outcome.usage
-        elif name == "workflow_finished" and kind == "workflow":
+        elif name == "workflow_finished":
             data = event.get("data") or {}
             if data.get("status") not in ("succeeded", "partial-succeeded"):
                 logger.warning("workflow ended %s: %s", data.get("status"), data.get("error"))
+                if kind != "workflow":
+                    # a chatflow's run: what its `error` event, next in the inner API, would
+                    # say; the Service API never sends that event (real-dify-1.13.2:
+                    # chat_fail_stream vs inner_chat_fail_stream)
+                    raise AppFailed("The app failed while answering.", code="app_stream_failed")
                 raise AppFailed("The workflow run failed.", code="workflow_failed")
+            if kind != "workflow":
+                continue
             total = _tokens(data.get("total_tokens"))
             outcome.usage = Usage(0, total, total)
             if not streamed:

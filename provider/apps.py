@@ -169,12 +169,36 @@ class AppCall:
                 code="conversation_not_found",
                 status=404,
             )
-        if 400 <= status < 500 and message:
+        if 400 <= status < 500 and _is_input_refusal(message):
             # The app refused the inputs (e.g. "topic is required in input form"): the caller can fix it.
             return AppFailed(f"The app rejected the request: {message}", code="invalid_inputs", status=400)
         if self.kind == "completion" and status == 500:
             return completion_unsupported(self.setting)
         return AppFailed("The app could not be run.", code="app_failed")
+
+
+#: Dify's words when it refuses the inputs a call sent: every check of the input form says "in
+#: input form" (api/core/app/apps/base_app_generator.py, `_validate_inputs`: "topic is required
+#: in input form", "style in input form must be one of the following: [...]", "... must be less
+#: than N characters", "... must be a valid number", "... must be a file"); a file value it cannot
+#: build or does not take (api/factories/file_factory.py, api/core/file/models.py): "transfer_method
+#: is required in file mapping", "No matching enum found for value ...", "ToolFile <id> not found",
+#: "Invalid upload file id", "'x' is not a valid FileType", "Detected file type does not match the
+#: specified type...", "File validation failed for file: ...", "Invalid input type".
+_INPUT_REFUSALS = re.compile(
+    r" in input form\b| in file mapping\b|^No matching enum found for value |^ToolFile \S* ?not found"
+    r"|^Invalid upload file id|is not a valid FileType|^Detected file type does not match"
+    r"|^File validation failed|^Invalid input type"
+)
+
+
+def _is_input_refusal(message: str) -> bool:
+    """Whether Dify's 4xx `message` refuses the inputs the caller sent. Other 4xx answers are
+    not the caller's to fix, and their text is not theirs to see: Dify 1.13.2 answers a chat
+    app whose model cannot be reached with 400 `invalid_param` "Failed to request plugin
+    daemon, url: plugin/<tenant id>/management/models" (real-dify-1.13.2/inner-api/
+    inner_basic_stream), which must not reach a visitor as "you sent something wrong"."""
+    return bool(_INPUT_REFUSALS.search(message))
 
 
 def completion_unsupported(setting: str) -> AppFailed:

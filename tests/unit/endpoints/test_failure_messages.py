@@ -76,12 +76,30 @@ def call(kind: apps.AppKind = "workflow", conversation_id: str | None = None) ->
         # an empty message with another code, or invalid_param with a message: not a lost conversation
         (rejected(400, {"code": "bad_request", "message": ""}), CONVERSATION, (502, "app_failed", None)),
         (
-            rejected(400, {"code": "invalid_param", "message": "topic is required"}),
+            rejected(400, {"code": "invalid_param", "message": "topic is required in input form"}),
             CONVERSATION,
-            (400, "invalid_inputs", "The app rejected the request: topic is required"),
+            (400, "invalid_inputs", "The app rejected the request: topic is required in input form"),
         ),
-        # a 404 about something else than a conversation
-        (rejected(404, {"code": "not_found", "message": "file gone"}), CONVERSATION, (400, "invalid_inputs", None)),
+        # a 404 about something else than a conversation, or the inputs: not the caller's to fix
+        (rejected(404, {"code": "not_found", "message": "file gone"}), CONVERSATION, (502, "app_failed", None)),
+        # Dify 1.13.2's 400 for a chat app whose model is unreachable (real-dify-1.13.2/inner-api/
+        # inner_basic_stream): the app's failure, and its text (a tenant id) stays in the log
+        (
+            rejected(
+                400,
+                {
+                    "code": "invalid_param",
+                    "message": "Failed to request plugin daemon, url: plugin/cfbc4a25-0a58/management/models",
+                },
+            ),
+            None,
+            (502, "app_failed", "The app could not be run."),
+        ),
+        (
+            rejected(400, {"code": "invalid_param", "message": "File validation failed for file: a.exe"}),
+            None,
+            (400, "invalid_inputs", "The app rejected the request: File validation failed for file: a.exe"),
+        ),
         (rejected(500, {"code": "internal", "message": ""}), CONVERSATION, (502, "app_failed", None)),
         (
             rejected(400, {"message": "topic is required in input form"}),
