@@ -42,7 +42,7 @@ from dify_plugin_devkit._console import say
 from dify_plugin_devkit._errors import ConfigError
 
 from .errors import AppCallError, AppUnreachableError
-from .service_api import CONNECT_TIMEOUT, SecretInConfigError, answer, base_url_of, expand
+from .service_api import CONNECT_TIMEOUT, answer, base_url_of, expand, secret_of
 
 #: The daemon's header for the inner API (calldify: `X-Inner-Api-Key`).
 KEY_HEADER = "X-Inner-Api-Key"
@@ -111,16 +111,14 @@ def parse_inner_app(raw: Mapping[str, Any], where: str, env: Mapping[str, str], 
     if not isinstance(name, str):
         raise ConfigError(f"{where}: name: expected a string")
 
-    key_raw = inner.get("api_key")
-    named = _VAR.match(key_raw.strip()) if isinstance(key_raw, str) else None
-    if named is None:
-        raise SecretInConfigError(
-            f"{where}: inner_api.api_key: write the key as `${{VAR}}` (e.g. `api_key: ${{DIFY_INNER_API_KEY}}`) "
-            "and set VAR in the environment or in a .env file next to this configuration; "
-            "the inner API key opens every workspace of that Dify and must not be committed"
-        )
-    variable = named.group(1)
-    api_key = expand(variable, env, f"{where}: inner_api.api_key", dotenv)
+    variable, api_key = secret_of(
+        inner.get("api_key"),
+        env,
+        f"{where}: inner_api.api_key",
+        dotenv,
+        example="DIFY_INNER_API_KEY",
+        why="the inner API key opens every workspace of that Dify and must not be committed",
+    )
     example = "http://localhost:5001 (the API container, not Dify's web port)"
     base_url = base_url_of(inner.get("base_url"), env, f"{where}: inner_api.base_url", dotenv, example)
     base_url = base_url.removesuffix(PREFIX).rstrip("/")

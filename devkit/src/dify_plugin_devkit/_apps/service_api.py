@@ -145,16 +145,14 @@ def parse_service_app(raw: Mapping[str, Any], where: str, env: Mapping[str, str]
     if not isinstance(name, str):
         raise ConfigError(f"{where}: name: expected a string")
 
-    api_key_raw = service_api.get("api_key")
-    named = _VAR.match(api_key_raw.strip()) if isinstance(api_key_raw, str) else None
-    if named is None:
-        raise SecretInConfigError(
-            f"{where}: service_api.api_key: write the key as `${{VAR}}` (e.g. `api_key: ${{DIFY_APP_KEY}}`) "
-            "and set VAR in the environment or in a .env file next to this configuration; "
-            "a key written into the configuration would be committed with it"
-        )
-    variable = named.group(1)
-    api_key = expand(variable, env, f"{where}: service_api.api_key", dotenv)
+    variable, api_key = secret_of(
+        service_api.get("api_key"),
+        env,
+        f"{where}: service_api.api_key",
+        dotenv,
+        example="DIFY_APP_KEY",
+        why="a key written into the configuration would be committed with it",
+    )
     example = "https://api.dify.ai/v1 or http://<host>/v1"
     base_url = base_url_of(service_api.get("base_url"), env, f"{where}: service_api.base_url", dotenv, example)
     timeout = service_api.get("first_event_timeout", FIRST_EVENT_TIMEOUT)
@@ -163,6 +161,20 @@ def parse_service_app(raw: Mapping[str, Any], where: str, env: Mapping[str, str]
             f"{where}: service_api.first_event_timeout: expected a number of seconds > 0, got {timeout!r}"
         )
     return ServiceApiApp(app_id, base_url, api_key, variable, mode, name, float(timeout))
+
+
+def secret_of(
+    raw: object, env: Mapping[str, str], where: str, dotenv: Path | None, *, example: str, why: str
+) -> tuple[str, str]:
+    """(VAR, its value) of a key written `${VAR}`; a literal key is refused (SecretInConfigError)."""
+    named = _VAR.match(raw.strip()) if isinstance(raw, str) else None
+    if named is None:
+        raise SecretInConfigError(
+            f"{where}: write the key as `${{VAR}}` (e.g. `api_key: ${{{example}}}`) "
+            f"and set VAR in the environment or in a .env file next to this configuration; {why}"
+        )
+    variable = named.group(1)
+    return variable, expand(variable, env, where, dotenv)
 
 
 def expand(variable: str, env: Mapping[str, str], where: str, dotenv: Path | None) -> str:
