@@ -157,7 +157,12 @@ def test_request_during_a_restart_waits_for_the_new_process(devkit: RunningDevki
         # serverless waits for a live instance until the call's deadline (60 s here)
         assert mode == "local", answer
         assert answer.response.status_code == 500, answer
-        assert json.loads(answer.response.json()["message"])["message"] == "no proper instance\nfailed to write request"
+        # invokePluginOnce's last error: no live process, or a write to the dead one's pipe
+        reason = json.loads(answer.response.json()["message"])["message"]
+        assert reason in (
+            "no proper instance\nfailed to write request",
+            "write |1: broken pipe\nfailed to write request",
+        )
         wait_for_restart(devkit, before["plugin_restarts"] + 1)
         assert time.monotonic() - killed > WRITE_RETRY_BUDGET, "answered 500 although the restart was quick"
     pytest.skip(f"three restarts in a row took longer than {WRITE_RETRY_BUDGET:g} s (a very busy machine)")
