@@ -7,12 +7,12 @@ SYNCED := $(VENV)/.synced
 PORT ?= 5002
 DEVKIT_CONFIG ?= dev/devkit.yaml
 # the code that is linted and type-checked: what ships, and the devkit
-LINTED := main.py endpoints provider tests devkit $(wildcard bench)
+LINTED := main.py endpoints provider tests devkit $(wildcard gallery bench)
 
 .PHONY: setup dev dev-serverless test test-fast lint check package mutate bench fuzz soak clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
-$(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh
+$(SYNCED): pyproject.toml uv.lock devkit/pyproject.toml dev/bootstrap.sh $(wildcard tests/clients/node/package-lock.json)
 	@dev/bootstrap.sh
 	@touch $@
 
@@ -64,7 +64,7 @@ soak: $(SYNCED)
 		$(PY) -m pytest tests/robustness/test_soak.py -q -s --timeout=3600 $(PYTEST_ARGS)
 	@cat $(SOAK_REPORT)
 
-## make mutate: mutation testing of what ships (provider/, endpoints/, main.py) with the
+## make mutate: mutation testing of what ships (provider/, gallery/, endpoints/, main.py) with the
 ## fast tests (tests/unit); config in pyproject.toml [tool.mutmut], results in docs/testing.md.
 ## Not part of `make test`. MUTATE_CHILDREN=2 on a 2-core machine.
 MUTATE_CHILDREN ?= 2
@@ -87,6 +87,7 @@ lint: $(SYNCED)
 	@$(VENV)/bin/ruff format --check $(LINTED)
 	@$(VENV)/bin/ruff check $(LINTED)
 	@$(VENV)/bin/mypy
+	@if [ -d gallery ]; then $(VENV)/bin/mypy gallery; fi
 	@if [ -f bench/run.py ]; then $(VENV)/bin/mypy bench/run.py; fi
 
 ## make check: validate the plugin the way Dify's SDK and daemon will

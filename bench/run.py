@@ -48,8 +48,9 @@ BASELINE_PLUGIN = ROOT / "bench" / "baseline_plugin"
 DEFAULT_OUT = ROOT / "bench" / "out"
 #: No single request may take longer than this (the run stops by itself).
 REQUEST_TIMEOUT = 180.0
-#: Where the devkit's send time sits in every event (compact or spaced JSON).
-_STAMP = re.compile(rb'"devkit_sent_ns": ?(\d+)')
+#: Where the devkit's send time sits in every event (compact or spaced JSON), or in an
+#: answer's text (`devkit_sent_ns=N`: apps with `stamp_answers`, for the OpenAI route).
+_STAMP = re.compile(rb'devkit_sent_ns"?[:=] ?(\d+)')
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,19 @@ def devkit_config(sizes: Sizes) -> dict[str, Any]:
         ]
         settings = {"workflow_app": f"wf-{name}", "completion_app": f"comp-{name}", "chat_app": f"chat-{name}"}
         endpoints.append({"hook_id": name, "settings": {**settings, "keepalive_seconds": "15"}})
-    return {"apps": apps, "endpoints": endpoints}
+        # the OpenAI route passes on only the answer's text: its app stamps the text itself
+        stamped = {**common, "stamp_events": False, "stamp_answers": True}
+        apps.append(
+            {"id": f"oai-chat-{name}", "name": f"oai chat {name}", "mode": "chat", "script": "answer", **stamped}
+        )
+        endpoints.append(
+            {
+                "hook_id": f"{OPENAI_HOOKS}{name}",
+                "settings": {"chat_app": f"oai-chat-{name}", "keepalive_seconds": "15"},
+            }
+        )
+    # completion apps are measured as a later Dify runs them (Dify 1.13.2 answers them 500)
+    return {"apps": apps, "endpoints": endpoints, "dify": {"quirks": {"completion_from_plugin_fails": False}}}
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,8 @@ class Route:
     method: str
     path: str
     app_kind: str
+    body: dict[str, Any] | None = None  # a POST's JSON body (default `{}`)
+    hook_prefix: str = ""  # the endpoint instance is `<prefix><scenario>`
 
 
 GALLERY_WORKFLOW = Route("gallery /workflow", "gallery", "POST", "/workflow", "workflow")
@@ -161,12 +176,38 @@ def docs(kind: str) -> Route:
     return Route(f"(b) docs {kind}", "baseline", "GET", f"/docs-duck?kind={kind}", kind)
 
 
+#: The OpenAI-compatible route's instances (`oai-<scenario>`): a chat app whose deltas carry their send time.
+OPENAI_HOOKS = "oai-"
+GALLERY_OPENAI = Route(
+    "gallery /v1/chat/completions",
+    "gallery",
+    "POST",
+    "/v1/chat/completions",
+    "openai",
+    body={"model": "chat", "messages": [{"role": "user", "content": "bench"}], "stream": True},
+    hook_prefix=OPENAI_HOOKS,
+)
+
 #: gallery route -> its two baselines over the same app
 COMPARED: list[tuple[Route, Route, Route]] = [
     (GALLERY_WORKFLOW, raw("workflow"), docs("workflow")),
     (GALLERY_COMPLETION, raw("completion"), docs("completion")),
     (GALLERY_DUCK, raw("chat"), docs("chat")),
+    (
+        GALLERY_OPENAI,
+        Route("(a) raw chat, stamped answers", "baseline", "GET", "/raw?kind=chat", "openai", hook_prefix=OPENAI_HOOKS),
+        Route(
+            "(b) docs chat, stamped answers",
+            "baseline",
+            "GET",
+            "/docs-duck?kind=chat",
+            "openai",
+            hook_prefix=OPENAI_HOOKS,
+        ),
+    ),
 ]
+#: The trios whose events carry stamps (Duck's page carries none).
+STAMPED = [trio for trio in COMPARED if trio[0] is not GALLERY_DUCK]
 
 
 # --- one streamed request ------------------------------------------------------------
@@ -192,7 +233,7 @@ class Stream:
 async def fetch(http: aiohttp.ClientSession, base: str, route: Route) -> Stream:
     """Request `route` and read its body as it comes, stamping each event on arrival."""
     seen = Stream(started_ns=time.time_ns())
-    body: dict[str, Any] | None = {} if route.method == "POST" else None
+    body: dict[str, Any] | None = (route.body or {}) if route.method == "POST" else None
     try:
         async with http.request(route.method, base + route.path, json=body) as response:
             seen.status = response.status
@@ -278,7 +319,7 @@ class Bench:
     log: Callable[[str], None]
 
     def base(self, route: Route, hook: str) -> str:
-        return f"{self.urls[route.plugin]}{hook}"
+        return f"{self.urls[route.plugin]}{route.hook_prefix}{hook}"
 
     async def one(self, route: Route, hook: str) -> Stream:
         return await fetch(self.http, self.base(route, hook), route)
@@ -325,11 +366,11 @@ class Bench:
         """2. per-event delay with the app paced; p50/p99 and their excess over (a)."""
         delays: dict[str, list[float]] = {}
         for _ in range(self.sizes.paced_rounds):
-            for gallery, a, b in COMPARED[:2]:  # Duck's page carries no event to stamp
+            for gallery, a, b in STAMPED:  # Duck's page carries no event to stamp
                 for route in (gallery, a, b):
                     delays.setdefault(route.label, []).extend((await self.one(route, "paced")).delays_ms)
         rows = {}
-        for gallery, a, b in COMPARED[:2]:
+        for gallery, a, b in STAMPED:
             g, r, d = delays[gallery.label], delays[a.label], delays[b.label]
             rows[gallery.label] = {
                 "events": len(g),

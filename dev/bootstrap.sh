@@ -63,3 +63,11 @@ if ! "$UV" lock --check --python "$PY" >/dev/null 2>&1; then
 fi
 # --all-packages: the devkit is a workspace member that no dependency list names
 "$UV" sync --frozen --all-packages --python "$PY" >&2
+# tests/clients/node: the `openai` npm package for the Node client tests, from its lock
+# (npm's cache first, so a machine that has it needs no network). Without Node >= 20
+# those tests are skipped, never failed; a copy of the template without them skips this.
+if [ -f tests/clients/node/package-lock.json ] && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+    && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  (cd tests/clients/node && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >&2) \
+    || echo "bootstrap: npm ci in tests/clients/node failed: the Node client tests will be skipped" >&2
+fi

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dify_plugin import Endpoint
 from werkzeug import Request, Response
 
-from provider import apps, auth, conversations, cors, duck_page, http, i18n, parsing
+from gallery import conversations, duck_page
+from provider import apps, auth, cors, http, i18n, parsing
 from provider.errors import EndpointError
 from provider.settings import EndpointSettings
 

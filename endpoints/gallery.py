@@ -1,12 +1,14 @@
 """GET / — the gallery page: what this endpoint is, its routes' public URLs with curl
-lines, and a live demo of each route whose app is set (see provider.index_page)."""
+lines, a live demo of each route whose app is set, and how to connect an OpenAI client
+(`/v1`) and an MCP client (`/mcp`) (see gallery.index_page)."""
 
 from collections.abc import Mapping
 
 from dify_plugin import Endpoint
 from werkzeug import Request, Response
 
-from provider import app_form, auth, cors, http, i18n, index_page
+from gallery import index_page
+from provider import app_form, auth, cors, http, i18n
 from provider.errors import AppFailed, EndpointError
 from provider.settings import EndpointSettings
 
@@ -37,8 +39,16 @@ class GalleryEndpoint(Endpoint):
                 demos.append(index_page.Demo(route, setting, "failed", failure=failure))
                 continue
             demos.append(index_page.Demo(route, setting, "ready", tuple(fields)))
-        # 4. the page, with URLs built from the public hook URL the daemon sends
+        # 4. the models of /v1 and the tools of /mcp, as those routes read them from the settings
+        exhibits = index_page.exhibits(settings, config)
+        # 5. the page, with URLs built from the public hook URL the daemon sends
         page = index_page.page(
-            nonce, lang, index_page.public_base(r), demos, key_required=config.api_key is not None, key=key
+            nonce,
+            lang,
+            index_page.public_base(r),
+            demos,
+            key_required=config.api_key is not None,
+            key=key,
+            exhibits=exhibits,
         )
         return Response(page, content_type="text/html; charset=utf-8", headers=headers)

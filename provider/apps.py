@@ -66,7 +66,7 @@ class AppCall:
     def parameters(self) -> Mapping[str, Any]:
         """The app's parameters (`fetch_app`: Dify's `/parameters`, with `user_input_form`);
         AppFailed on failure (an app that is gone is `app_not_found`)."""
-        with self._translated():
+        with self._translated("read"):
             parameters: Mapping[str, Any] = self.session.app.fetch_app(self.app_id)
             return parameters
 
@@ -77,12 +77,13 @@ class AppCall:
             return result
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
-        """The one place that catches what the SDK raises (see the module doc)."""
+    def _translated(self, action: Literal["call", "read"] = "call") -> Iterator[None]:
+        """The one place that catches what the SDK raises (see the module doc); `action`
+        says whether the app was being called or only read (`fetch_app`)."""
         try:
             yield
         except Exception as error:  # noqa: BLE001 - the SDK raises bare Exception; see module doc
-            raise self.failure(error) from None
+            raise self.failure(error, action) from None
 
     def _invoke(self, mode: ResponseMode) -> Any:
         app = self.session.app
@@ -98,16 +99,20 @@ class AppCall:
         interface = app.workflow if self.kind == "workflow" else app.completion
         return interface.invoke(app_id=self.app_id, inputs=dict(self.inputs), response_mode=mode, user=self.user)
 
-    def failure(self, error: Exception) -> AppFailed:
-        """Translate the daemon's error text into what the client may see (and log the text)."""
+    def failure(self, error: Exception, action: Literal["call", "read"] = "call") -> AppFailed:
+        """Translate the daemon's error text into what the client may see (and log the text):
+        the one translation of the SDK's errors, for calling an app and for reading its form."""
         text = str(error)
-        logger.warning("app call failed (%s %s via %s): %s", self.kind, self.app_id, self.setting, text)
+        if action == "read":
+            logger.warning("fetch_app failed (%s via %s): %s", self.app_id, self.setting, text)
+        else:
+            logger.warning("app call failed (%s %s via %s): %s", self.kind, self.app_id, self.setting, text)
         rejected = _REJECTED.match(text)
         if rejected:
             return self._rejected(int(rejected.group(1)), rejected.group(2))
         if text.startswith("permission denied"):
             return AppFailed(
-                "The plugin is not allowed to call apps (its manifest lacks the app permission).",
+                f"The plugin is not allowed to {action} apps (its manifest lacks the app permission).",
                 code="app_permission_denied",
                 status=503,
             )
@@ -167,7 +172,30 @@ class AppCall:
         if 400 <= status < 500 and message:
             # The app refused the inputs (e.g. "topic is required in input form"): the caller can fix it.
             return AppFailed(f"The app rejected the request: {message}", code="invalid_inputs", status=400)
+        if self.kind == "completion" and status == 500:
+            return completion_unsupported(self.setting)
         return AppFailed("The app could not be run.", code="app_failed")
+
+
+def completion_unsupported(setting: str) -> AppFailed:
+    """A completion app's call answered 500. Dify 1.13.2 answers EVERY plugin call of a
+    completion app that way: its reverse invocation hands the completion generator
+    `{"inputs", "files"}` without `query`, and the generator reads `args["query"]`
+    (KeyError; api/core/plugin/backwards_invocation/app.py,
+    api/core/app/apps/completion/app_generator.py; recorded in
+    shared/real-dify-1.13.2/inner-api/inner_completion_stream.*). Dify's 500 body is its
+    generic one, the same as any other failure of the app's run, so the message names the
+    defect and its workaround first and the other cause second, instead of a bare
+    "could not be run". No request can fix it: 502, as other failures of the app."""
+    return AppFailed(
+        f"Dify could not run the completion app set in `{setting}`. Dify 1.13.2 cannot run completion apps "
+        f"from a plugin at all (a defect: its plugin invocation drops the `query` a completion app needs); on "
+        f"such a Dify, rebuild the app as a workflow app (a Start node with the same inputs, an LLM node, an End "
+        f"node) and choose it instead. On a Dify without this defect, the app itself failed: its logs in Dify "
+        f"say why.",
+        code="completion_unsupported",
+        status=502,
+    )
 
 
 #: How a workflow run ends when its outputs can be used: Dify's WorkflowExecutionStatus

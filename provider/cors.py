@@ -27,14 +27,13 @@ from urllib.parse import urlsplit
 from werkzeug import Request, Response
 
 from provider.errors import AppNotConfigured
+from provider.limits import CORS_MAX_AGE_SECONDS
 
 #: The setting's name in the group file.
 ALLOWED_ORIGINS: Final = "allowed_origins"
 #: Request headers a cross-origin page may send: the API key, a JSON body, and the
 #: header an EventSource adds when it reconnects.
 ALLOWED_HEADERS: Final = "Authorization, Content-Type, Last-Event-ID"
-#: How long a browser may reuse a preflight answer (seconds; Chromium caps it at 7200).
-MAX_AGE_SECONDS: Final = 600
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
@@ -149,6 +148,6 @@ def preflight(r: Request, allowed: AllowedOrigins, methods: Sequence[str] = ("GE
         headers |= {
             "Access-Control-Allow-Methods": ", ".join(methods),
             "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-            "Access-Control-Max-Age": str(MAX_AGE_SECONDS),
+            "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
         }
     return add_headers(response, headers)

@@ -28,7 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from provider.app_form import FormField, dify_file_type, parse_form
 from provider.errors import FileRejected, FileTooLarge, FileUploadFailed
+from provider.limits import MAX_NAME_CHARS, MIB
 from provider.log import plugin_logger
 from provider.parsing import FilePart
 
@@ -37,33 +39,8 @@ if TYPE_CHECKING:
 
 logger = plugin_logger(__name__)
 
-FILE_KINDS = ("file", "file-list")
-# Dify's extension lists (api/constants: IMAGE/VIDEO/AUDIO/DOCUMENT_EXTENSIONS, the
-# document list of the default ETL); standardize_file_type tries them before the MIME type.
-_EXTENSION_TYPES: dict[str, str] = {
-    **dict.fromkeys(("jpg", "jpeg", "png", "webp", "gif", "svg"), "image"),
-    **dict.fromkeys(("mp4", "mov", "mpeg", "webm"), "video"),
-    **dict.fromkeys(("mp3", "m4a", "wav", "amr", "mpga"), "audio"),
-    **dict.fromkeys(
-        ("txt", "markdown", "md", "mdx", "pdf", "html", "htm", "xlsx", "xls", "docx", "csv", "vtt", "properties"),
-        "document",
-    ),
-}
 _GENERIC_MIMETYPES = ("", "application/octet-stream")
 _UNSAFE_NAME_CHARS = re.compile(r'["\\/\x00-\x1f\x7f]')
-MAX_NAME_CHARS = 200
-MIB = 1024 * 1024
-
-
-def dify_file_type(extension: str, mimetype: str) -> str:
-    """The file type Dify detects (standardize_file_type): by extension, else by MIME type."""
-    by_extension = _EXTENSION_TYPES.get(extension.lower().lstrip("."))
-    if by_extension:
-        return by_extension
-    for kind in ("image", "video", "audio"):
-        if kind in mimetype:
-            return kind
-    return "document" if "text" in mimetype or "pdf" in mimetype else "custom"
 
 
 def human_size(size: int) -> str:
@@ -90,16 +67,14 @@ class FileInput:
     max_files: int | None = 1
 
     @classmethod
-    def from_form_item(cls, kind: str, item: Mapping[str, Any]) -> FileInput:
-        """The rules of one form item (`variable` a str: `InputForm.from_parameters` skips the others)."""
-        max_length = item.get("max_length")
-        many_limit = max_length if isinstance(max_length, int) and max_length > 0 else None
+    def from_field(cls, field: FormField) -> FileInput:
+        """The rules of a `file` or `file-list` field of the form (`app_form.parse_form`)."""
         return cls(
-            variable=str(item["variable"]),
-            kind=kind,
-            types=frozenset(str(t) for t in item.get("allowed_file_types") or ()),
-            extensions=frozenset(str(e).lower().lstrip(".") for e in item.get("allowed_file_extensions") or ()),
-            max_files=1 if kind == "file" else many_limit,
+            variable=field.variable,
+            kind=field.kind,
+            types=frozenset(field.file_types),
+            extensions=frozenset(field.file_extensions),
+            max_files=1 if field.kind == "file" else field.max_length,
         )
 
     def accepts(self, file_type: str, extension: str) -> bool:
@@ -128,20 +103,12 @@ class InputForm:
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> InputForm:
-        """Read `user_input_form`: a list of `{<type>: {"variable", ...}}` items."""
-        kinds: dict[str, str] = {}
-        files: dict[str, FileInput] = {}
-        items = parameters.get("user_input_form") if isinstance(parameters, Mapping) else None
-        for entry in items if isinstance(items, list) else ():
-            if not isinstance(entry, Mapping) or len(entry) != 1:
-                continue
-            ((kind, item),) = entry.items()
-            if not isinstance(item, Mapping) or not isinstance(item.get("variable"), str):
-                continue
-            kinds[item["variable"]] = str(kind)
-            if kind in FILE_KINDS:
-                files[item["variable"]] = FileInput.from_form_item(str(kind), item)
-        return cls(kinds=kinds, files=files)
+        """The form as `app_form.parse_form` reads it (the one reader of `user_input_form`)."""
+        fields = parse_form(parameters if isinstance(parameters, Mapping) else {})
+        return cls(
+            kinds={field.variable: field.kind for field in fields},
+            files={field.variable: FileInput.from_field(field) for field in fields if field.is_file},
+        )
 
 
 def safe_name(filename: str, mimetype: str) -> str:

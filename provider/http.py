@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import yaml  # PyYAML: a dependency of dify_plugin, so always installed with the plugin
 from werkzeug import Response
 
 from provider.errors import EndpointError, Unauthorized
+from provider.limits import MAX_CHUNK_BYTES
 from provider.sse import ServerSentEvent
 
 #: The plugin's root: where `manifest.yaml` lives (and the plugin process's working directory).
@@ -20,11 +23,6 @@ PLUGIN_ROOT: Final = Path(__file__).resolve().parent.parent
 FALLBACK_REALM: Final = "dify-plugin"
 # What Dify accepts as a plugin name; also guarantees the realm needs no quoting.
 _PLUGIN_NAME = re.compile(r"[a-z0-9_-]{1,128}")
-
-#: No response chunk may be larger. The plugin sends each chunk hex-encoded inside one
-#: stdout line, and Dify's daemon kills a local plugin whose line exceeds 5,242,880
-#: bytes (PLUGIN_RUNTIME_MAX_BUFFER_SIZE): a 2.5 MiB chunk would take the process down.
-MAX_CHUNK_BYTES: Final = 1024 * 1024
 
 # Proxies (nginx above all) buffer responses unless told not to; caches must not keep streams.
 STREAM_HEADERS: Final = {
@@ -47,7 +45,7 @@ def read_manifest(manifest: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def realm_from_manifest(manifest: Path) -> str:
+def realm_of(manifest: Mapping[str, Any]) -> str:
     """The plugin's `name` from its manifest, for `WWW-Authenticate` realms.
 
     Read from the manifest rather than written here so that this module stays the
@@ -55,12 +53,22 @@ def realm_from_manifest(manifest: Path) -> str:
     broken YAML, a name Dify would reject) gives FALLBACK_REALM instead of failing
     requests over a header.
     """
-    name = read_manifest(manifest).get("name")
+    name = manifest.get("name")
     return name if isinstance(name, str) and _PLUGIN_NAME.fullmatch(name) else FALLBACK_REALM
 
 
-#: Read once, when the plugin loads its first endpoint.
-REALM: Final = realm_from_manifest(PLUGIN_ROOT / "manifest.yaml")
+@functools.cache
+def manifest() -> Mapping[str, Any]:
+    """The plugin's own manifest (`read_manifest` of PLUGIN_ROOT/manifest.yaml): the one
+    place it is read, once, when first asked for (not at import: a module that merely
+    imports this one reads no file)."""
+    return MappingProxyType(read_manifest(PLUGIN_ROOT / "manifest.yaml"))
+
+
+@functools.cache
+def realm() -> str:
+    """The `WWW-Authenticate` realm: the plugin's name from its manifest (see `realm_of`)."""
+    return realm_of(manifest())
 
 
 def _error_headers(error: EndpointError) -> dict[str, str]:
@@ -68,7 +76,7 @@ def _error_headers(error: EndpointError) -> dict[str, str]:
     if isinstance(error, Unauthorized) and error.scheme:
         # RFC 9110: a 401 must say which scheme it wants; one that is not about an HTTP
         # authentication scheme (a request signature) claims none.
-        headers["WWW-Authenticate"] = f'{error.scheme} realm="{REALM}"'
+        headers["WWW-Authenticate"] = f'{error.scheme} realm="{realm()}"'
     return headers
 
 
@@ -123,15 +131,6 @@ def html_error(error: EndpointError, page: str, headers: dict[str, str]) -> Resp
     """An HTML `page` explaining `error`, with the error's status, for endpoints people open in a browser."""
     return Response(
         page, status=error.status, content_type="text/html; charset=utf-8", headers={**_error_headers(error), **headers}
-    )
-
-
-def sse_response(frames: Iterable[ServerSentEvent]) -> Response:
-    """A text/event-stream whose every frame is its own chunk (flushed as it comes;
-    a frame over MAX_CHUNK_BYTES goes in several)."""
-    encoded = (frame.encode() for frame in frames)
-    return Response(
-        bounded_chunks(encoded), status=200, content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
     )
 
 

@@ -4,11 +4,12 @@ The plugin speaks the two languages its manifest declares, English (`en_US`) and
 Simplified Chinese (`zh_Hans`); a page picks one from the visitor's `Accept-Language`
 header (q-values honoured, English when nothing fits) with `negotiate(request)`.
 
-Each page module keeps its own strings next to its HTML in a `Catalog`, so a page
-stays readable top to bottom and a copy of the plugin deletes a page with its text:
+Each page keeps its own strings next to its HTML in a `Catalog` (a mapping written in
+the page's module, or in its template and read from there), so a page stays readable
+top to bottom and a copy of the plugin deletes a page with its text:
 
     TEXT = i18n.Catalog({
-        "title": {"en_US": "Duck", "zh_Hans": "鸭子"},
+        "title": {"en_US": "Status", "zh_Hans": "状态"},
         "asked": {"en_US": "You asked {count} questions", "zh_Hans": "你问了 {count} 个问题"},
     })
     lang = i18n.negotiate(r)

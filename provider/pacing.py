@@ -1,15 +1,14 @@
-"""Keep-alives during an app's silences, and batches of the events already waiting.
+"""Keep-alives during an app's silences, and batches of the events already waiting:
+the one keep-alive mechanism of every stream the plugin writes (SSE and HTML).
 
 Gateways cut connections that stay silent for ~60 s, and workflows can think far
-longer than that between two events. `with_keepalive` reads the app's events on a
+longer than that between two events. `keepalive_batches` reads the app's events on a
 helper thread (a greenlet under the SDK's gevent) and yields `KEEPALIVE` whenever
-`silence` seconds pass without one, so the caller can send a comment frame.
-
-`keepalive_batches` does the same for streams that are written to a client: it
-yields lists of the events that have arrived while the last batch was being written,
-so that a burst goes out in a few chunks instead of one per event (each chunk costs
-the plugin a stdout message and the daemon a write). It never waits for more: an
-event that arrives alone is yielded alone, at once.
+`silence` seconds pass without one, so the caller can send a comment frame. It yields
+the events as lists of those that arrived while the last batch was being written, so
+that a burst goes out in a few chunks instead of one per event (each chunk costs the
+plugin a stdout message and the daemon a write). It never waits for more: an event
+that arrives alone is yielded alone, at once.
 """
 
 from __future__ import annotations
@@ -18,10 +17,11 @@ import queue
 import threading
 import time
 from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Literal, cast
+
+from provider.limits import MAX_BATCH
 
 
 class KeepAlive(Enum):
@@ -33,36 +33,8 @@ class KeepAlive(Enum):
         return self.value
 
 
-#: Yielded by `with_keepalive` when the source has been silent for `silence` seconds.
+#: Yielded by `keepalive_batches` when the source has been silent for `silence` seconds.
 KEEPALIVE: Final = KeepAlive.KEEPALIVE
-_DONE: Final = object()
-
-
-def with_keepalive[T](source: Iterator[T], silence: float) -> Generator[T | Literal[KeepAlive.KEEPALIVE], None, None]:
-    """Items of `source` in order, with KEEPALIVE after each `silence` without one.
-
-    An exception raised by `source` is raised here, at the point it happened (the
-    helper's future carries it over, so nothing is caught and re-wrapped). One item
-    is read at a time: when the consumer stops (the client went away), no further
-    item is asked of the app.
-    """
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="app-events")
-    try:
-        while True:
-            pending = reader.submit(next, source, _DONE)
-            while not wait([pending], timeout=silence).done:
-                yield KEEPALIVE
-            item = pending.result()  # raises what `source` raised
-            if item is _DONE:
-                return
-            yield cast(T, item)
-    finally:
-        # Never wait here for a silent app: the helper ends once its pending read returns.
-        reader.shutdown(wait=False, cancel_futures=True)
-
-
-#: At most this many events are read ahead of the consumer (and so sent in one batch).
-MAX_BATCH: Final = 256
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
+from urllib.parse import SplitResult, urlsplit
 
 from werkzeug import Request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -20,7 +21,7 @@ from werkzeug.formparser import FormDataParser
 
 from provider.apps import ResponseMode
 from provider.errors import BadRequest, BodyTruncated
-from provider.limits import MAX_INPUTS_BYTES, MAX_QUERY_CHARS, MAX_USER_CHARS
+from provider.limits import MAX_FORM_PARTS, MAX_INPUTS_BYTES, MAX_QUERY_CHARS, MAX_USER_CHARS
 
 RESPONSE_MODES: tuple[ResponseMode, ...] = ("streaming", "blocking")
 _RUN_FIELDS = ("inputs", "response_mode", "user")
@@ -144,7 +145,6 @@ def _reject_unknown(fields: Mapping[str, Any], allowed: tuple[str, ...], hint: s
 
 
 #: A multipart request may carry at most this many parts (the fields and the files).
-MAX_FORM_PARTS = 64
 #: Tells a client who sent a text part where a file was meant how to send a file.
 _FILE_HINT = " Files go in file parts named after the app's input variable (curl: -F 'document=@report.pdf')."
 
@@ -350,3 +350,16 @@ def require_fields(
             )
         found[name] = value
     return found
+
+
+def hook_url(r: Request | str | None) -> SplitResult | None:
+    """The public URL the client called, from the `Dify-Hook-Url` header the daemon sends
+    (`<scheme>://<host>/e/<hook id><path>`, or what a proxy in front of Dify set), as
+    parts; None when it is missing or not an http(s) URL with a host. The one reader of
+    that header: pages build their links and resolve Dify's file paths from it."""
+    raw = r.headers.get("Dify-Hook-Url") if isinstance(r, Request) else r
+    try:
+        parts = urlsplit(raw or "")
+    except ValueError:
+        return None
+    return parts if parts.scheme in ("http", "https") and parts.netloc else None

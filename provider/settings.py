@@ -19,20 +19,12 @@ from typing import Any
 
 from provider.cors import ALLOWED_ORIGINS, NO_ORIGIN, AllowedOrigins, parse_allowed_origins
 from provider.errors import AppNotConfigured
-from provider.limits import DEFAULT_KEEPALIVE_SECONDS, KEEPALIVE_RANGE
+from provider.limits import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_FILE_MB, KEEPALIVE_RANGE, MIB, PLATFORM_MAX_FILE_MB
 
 #: Setting names this module reads; declare them in the group file under these names.
 API_KEY = "api_key"
 KEEPALIVE_SECONDS = "keepalive_seconds"
 MAX_FILE_MB = "max_file_mb"
-
-MIB = 1024 * 1024
-#: The per-file limit when `max_file_mb` is empty: a typical PDF or photo fits, and two
-#: of them still fit in one request under the daemon's 10 MiB cut.
-DEFAULT_MAX_FILE_MB = 5.0
-#: No setting may allow more: Dify's plugin daemon passes at most 10 MiB of a request
-#: body to the plugin (and silently cuts the rest), so a larger file can never arrive whole.
-PLATFORM_MAX_FILE_MB = 10.0
 
 
 @dataclass(frozen=True)

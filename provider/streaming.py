@@ -47,23 +47,18 @@ def app_response(call: AppCall, response_mode: ResponseMode, keepalive_seconds: 
 
 def sse_stream(events: Iterator[dict[str, Any]], keepalive_seconds: float) -> Response:
     """Any iterator of Dify-style event dicts (e.g. `call.stream()`, filtered or
-    reshaped by you) as a text/event-stream response; see `sse_frames`. Events that
+    reshaped by you) as a text/event-stream response; see `sse_frame_batches`. Events that
     arrive while the previous ones are being written go out together in one chunk
     (each still its own frame); an event that arrives alone is sent at once."""
     return http.sse_batch_response(sse_frame_batches(events, keepalive_seconds))
 
 
-def sse_frames(events: Iterator[dict[str, Any]], keepalive_seconds: float) -> Iterator[ServerSentEvent]:
+def sse_frame_batches(events: Iterator[dict[str, Any]], keepalive_seconds: float) -> Iterator[list[ServerSentEvent]]:
     """A `: stream open` comment at once, then one frame per event (named after its
     `event` field, data = the event as JSON, ids 1, 2, ...), keep-alive comments in
-    silences, and a final `error` frame (`error_event`) if `events` raises AppFailed."""
-    for batch in sse_frame_batches(events, keepalive_seconds):
-        yield from batch
-
-
-def sse_frame_batches(events: Iterator[dict[str, Any]], keepalive_seconds: float) -> Iterator[list[ServerSentEvent]]:
-    """The frames of `sse_frames`, in lists: the frames of the events that were already
-    waiting when the previous list had been taken (see `pacing.keepalive_batches`)."""
+    silences, and a final `error` frame (`error_event`) if `events` raises AppFailed; in
+    lists: the frames of the events that were already waiting when the previous list
+    had been taken (see `pacing.keepalive_batches`)."""
     # The daemon sends status and headers with the first body chunk: send one now,
     # so the client sees the stream open even if the app thinks for minutes.
     yield [ServerSentEvent(comment="stream open")]

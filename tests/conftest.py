@@ -85,11 +85,21 @@ class Example:
     def multipart(self) -> bool:
         return self.method != "GET" and self.example.startswith("-F ")
 
+    @property
+    def target(self) -> tuple[str, str]:
+        """(path, query string) of a GET: a path with parameters (`/v1/models/<model_id>`)
+        takes its example as the concrete path, as `make dev` prints it."""
+        if self.method == "GET" and "<" in self.path and self.example.startswith("/"):
+            path, mark, query = self.example.partition("?")
+            return path, mark + query
+        return self.path, self.example
+
     def send(self, base_url: str, client: httpx.Client) -> httpx.Response:
         """Send it exactly as the printed curl line does (run in the plugin folder)."""
-        url = f"{base_url}/e/{self.hook_id}{self.path}"
+        path, example = self.target
+        url = f"{base_url}/e/{self.hook_id}{path}"
         if self.method == "GET":
-            return client.get(url + self.example, headers=dict(self.headers))
+            return client.get(url + example, headers=dict(self.headers))
         if self.multipart:
             words = shlex.split(self.example)
             fields = [word.split("=", 1) for flag, word in zip(words[::2], words[1::2], strict=True) if flag == "-F"]
@@ -121,7 +131,9 @@ def dev_examples(every_instance: bool = False) -> list[Example]:
         headers = tuple((instance.get("example_headers") or {}).items())
         for method, path in routes():
             name = f"{method} {path}"
-            example = own[name] if name in own else shared.get(name, "")
+            # no example: only a GET route without path variables is printed (its bare URL)
+            bare = "" if method == "GET" and "<" not in path else None
+            example = own[name] if name in own else shared.get(name, bare)
             if method != "OPTIONS" and example is not None:
                 found.append(Example(instance["hook_id"], method, path, example, headers))
     return found

@@ -4,6 +4,7 @@ process behind."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -39,10 +40,11 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(timeout=30) as client:
             for ex in examples:
-                url = f"{base}/e/{ex.hook_id}{ex.path}"
+                path, query = ex.target
+                url = f"{base}/e/{ex.hook_id}{path}"
                 headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in ex.headers)
                 if ex.method == "GET":
-                    assert f"curl -N{headers} '{url}{ex.example}'" in banner
+                    assert f"curl -N{headers} '{url}{query}'" in banner
                 elif ex.multipart:
                     assert f"curl -N -X {ex.method}{headers} '{url}' {ex.example}\n" in banner
                 else:
@@ -69,10 +71,37 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
             assert any(route in line for line in listed), f"{route} is not listed as not set up"
         ours = set(plugin_processes(ROOT)) - others
         assert ours, "make dev should have started the plugin"
+        # `/` lists every endpoint instance; polls are not logged, other requests are
+        with httpx.Client(timeout=30) as client:
+            page = client.get(f"{base}/")
+            assert client.get(f"{base}/health/check").status_code == 200
+            assert client.get(f"{base}/e/echo/duck").status_code == 401  # no key
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        for instance in read_yaml(DEV_CONFIG)["endpoints"]:
+            assert f"<code>{instance['hook_id']}</code>" in page.text
+        # a second `make dev` on the same port names it and suggests another
+        busy = subprocess.run(
+            ["make", "--no-print-directory", "dev", f"PORT={port}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert busy.returncode != 0
+        assert f"error: port {port} on 127.0.0.1 is already in use" in busy.stderr, busy.stderr
+        assert f"`make dev PORT={port + 1}`" in busy.stderr
+        assert "Errno" not in busy.stderr
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         rest, _ = process.communicate(timeout=20)
     assert "[devkit] stopping" in rest
+    log = [line for line in rest.splitlines() if line.startswith("[http] ")]
+    assert re.search(r"^\[http\] GET /e/gallery/duck 200 \d+ ms \(1 app call\)$", "\n".join(log), re.M), log
+    assert any(re.fullmatch(r"\[http\] GET /e/echo/duck 401 \d+ ms", line) for line in log), log
+    assert any(re.fullmatch(r"\[http\] GET / 200 \d+ ms", line) for line in log), log
+    assert not [line for line in log if "/health/check" in line]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/health/check", timeout=2)
     assert not [pid for pid in ours if pid_alive(pid)]

@@ -146,8 +146,8 @@ def apply_template_steps(plugin: Path) -> None:
     (plugin / old_group).unlink()
     for path in (plugin / "endpoints").iterdir():
         path.unlink()
-    (plugin / "provider" / "duck_page.py").unlink()
-    (plugin / "tests" / "unit" / "test_duck_page.py").unlink()
+    shutil.rmtree(plugin / "gallery")  # the gallery's pages: one folder, deleted whole
+    shutil.rmtree(plugin / "tests" / "unit" / "gallery")  # their unit tests
     shutil.rmtree(plugin / "tests" / "unit" / "endpoints")  # in-process tests of the gallery's routes
     shutil.rmtree(plugin / "tests" / "endpoints")
     shutil.rmtree(plugin / "tests" / "browser")  # the gallery's pages in a browser
@@ -158,6 +158,10 @@ def apply_template_steps(plugin: Path) -> None:
     (plugin / "tests" / "test_bench_smoke.py").unlink()
     for path in (plugin / "tests" / "fixtures").glob("gallery*.yaml"):
         path.unlink()
+    # the gallery's own code (its OpenAI-compatible exhibit) and its tests with the real clients
+    shutil.rmtree(plugin / "gallery")
+    shutil.rmtree(plugin / "tests" / "clients")
+    (plugin / "tests" / "unit" / "test_openai_compat.py").unlink()
     # 3. the group: the settings the new route reads, and the route
     group = {
         "settings": [

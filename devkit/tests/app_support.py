@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dify_plugin_devkit._apps import AppBackend, AppCallError, AppSpec
+from dify_plugin_devkit._apps.dify import QUIRKS, DifyBehaviour
 
 Event = dict[str, Any]
 
@@ -20,7 +21,13 @@ def app(**fields: Any) -> AppSpec:
     return AppSpec.model_validate(fields)
 
 
+#: A later Dify that runs completion apps for plugins: the tests of the completion
+#: generator's shapes use it (Dify 1.13.2 answers every such call 500: test_apps_quirks.py).
+COMPLETION_WORKS = DifyBehaviour(quirks={**dict.fromkeys(QUIRKS, True), "completion_from_plugin_fails": False})
+
+
 def backend(*apps: AppSpec, **options: Any) -> AppBackend:
+    options.setdefault("dify", COMPLETION_WORKS)
     return AppBackend(apps, **options)
 
 

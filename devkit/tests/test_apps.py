@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from app_support import (
+    COMPLETION_WORKS,
     Event,
     StoredFile,
     app,
@@ -26,6 +28,7 @@ from app_support import (
 )
 
 from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend, AppCallError, load_apps, parse_apps
+from dify_plugin_devkit._apps.dify import DifyBehaviour
 from dify_plugin_devkit._errors import ConfigError
 
 WORKFLOW_EVENTS = ["workflow_started", "node_started", "node_finished", "node_started"]
@@ -51,7 +54,7 @@ def test_chat_streams_one_message_per_word_then_message_end() -> None:
     usage = end["metadata"]["usage"]
     assert usage["completion_tokens"] == 5
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
-    assert (usage["total_price"], usage["currency"]) == ("0", "USD")
+    assert (usage["total_price"], usage["currency"]) == ("0.0", "USD")
     assert isinstance(usage["latency"], float)
     assert end["metadata"]["retriever_resources"] == []
     assert end["files"] == []
@@ -83,12 +86,12 @@ def test_advanced_chat_streams_the_graph_with_messages_inside_the_llm_node() -> 
         "node_started", "node_finished",  # start
         "node_started", "message", "message", "message", "node_finished",  # llm
         "node_started", "node_finished",  # answer
+        "message_end",  # Dify 1.13.2 ends the message before the run
         "workflow_finished",
-        "message_end",
     ]  # fmt: skip
     assert deltas(events) == "Turn 1: hi"
     assert [e["data"]["node_type"] for e in events if e["event"] == "node_started"] == ["start", "llm", "answer"]
-    assert events[-2]["data"]["outputs"] == {"answer": "Turn 1: hi"}
+    assert events[-1]["data"]["outputs"] == {"answer": "Turn 1: hi"}
     assert {e["conversation_id"] for e in events} == {events[-1]["conversation_id"]}
 
 
@@ -108,10 +111,17 @@ def test_workflow_streams_nodes_text_chunks_and_finish() -> None:
     assert all(e["workflow_run_id"] == run_id and "message_id" not in e for e in events)
     started = events[0]["data"]
     assert started["id"] == run_id
-    assert started["inputs"] == {"topic": "ducks"}
+    assert started["inputs"] == {
+        "topic": "ducks",
+        "sys.files": [],
+        "sys.user_id": "DEFAULT-USER",
+        "sys.app_id": "wf",
+        "sys.workflow_id": started["workflow_id"],
+        "sys.workflow_run_id": run_id,
+    }  # then the sys.* variables, as Dify 1.13.2 lists them (recorded: inner_wf_stream_good)
     nodes = [e["data"] for e in events if e["event"] == "node_started"]
     assert [(n["node_id"], n["index"], n["predecessor_node_id"]) for n in nodes] == [
-        ("start", 1, None), ("llm", 2, "start"), ("end", 3, "llm"),
+        ("start", 1, None), ("llm", 1, None), ("end", 1, None),  # as Dify 1.13.2 reports them
     ]  # fmt: skip
     finished_nodes = [e["data"] for e in events if e["event"] == "node_finished"]
     assert [f["id"] for f in finished_nodes] == [n["id"] for n in nodes]
@@ -228,9 +238,34 @@ def test_blocking_continues_conversations_too() -> None:
 
 def test_unknown_conversation_is_invalid_param_with_an_empty_message_before_any_event() -> None:
     """ConversationNotExistsError() is a ValueError without text: 400 invalid_param, message ''."""
-    events, error = collect_failure(backend(ECHO), chat_request("echo", "hi", conversation_id="nope"))
+    events, error = collect_failure(
+        backend(ECHO), chat_request("echo", "hi", conversation_id="0b0e1c57-0000-4000-8000-000000000000")
+    )
     assert events == []
     assert error.body() == {"code": "invalid_param", "message": "", "status": 400}
+
+
+@pytest.mark.parametrize("mode", ["chat", "advanced-chat"])
+def test_a_conversation_id_that_is_no_uuid_is_difys_generic_500_unless_the_quirk_is_off(mode: str) -> None:
+    """Recorded: inner_chat_bad_conv_format (PostgreSQL refuses the uuid cast)."""
+    spec = app(id="c", mode=mode, script="echo")
+    _, error = collect_failure(backend(spec), chat_request("c", "hi", conversation_id="not-a-uuid"))
+    assert (error.status, error.body()) == (500, {"message": "Internal Server Error", "code": "unknown", "status": 500})
+    fixed = DifyBehaviour(quirks={"malformed_conversation_id_is_500": False})
+    _, error = collect_failure(backend(spec, dify=fixed), chat_request("c", "hi", conversation_id="not-a-uuid"))
+    assert error.body() == {"code": "invalid_param", "message": "", "status": 400}
+
+
+def test_a_completion_app_called_by_a_plugin_is_500_in_dify_1_13_2_and_runs_with_the_quirk_off() -> None:
+    """Recorded: inner_completion_stream (KeyError 'query' in Dify's completion generator)."""
+    spec = app(id="cp", mode="completion", script="completion", answer="Hi {{name}}", variables=[{"name": "name"}])
+    request = flow_request("cp", {"name": "Ada"})
+    events, error = collect_failure(backend(spec, dify=DifyBehaviour()), request)
+    assert events == []
+    assert error.response_text() == '{"message":"Internal Server Error","code":"unknown","status":500}\n'
+    override = spec.model_copy(update={"quirks": {"completion_from_plugin_fails": False}})
+    assert deltas(collect(backend(override, dify=DifyBehaviour()), request)) == "Hi Ada"
+    assert deltas(collect(backend(spec), request)) == "Hi Ada"  # COMPLETION_WORKS: the quirk off
 
 
 def test_conversation_of_another_app_does_not_exist() -> None:
@@ -459,12 +494,27 @@ def test_default_demo_apps_load_with_their_stable_ids() -> None:
         "demo-chat-echo", "demo-chat-answer", "demo-agent", "demo-chatflow", "demo-workflow",
         "demo-completion", "demo-chat-fails", "demo-workflow-fails", "demo-workflow-breaks",
         "demo-slow-workflow", "demo-silent-workflow", "demo-file-echo", "demo-completion-file-echo",
-        "demo-workflow-every-event", "demo-chat-every-event",
+        "demo-workflow-every-event", "demo-chat-every-event", "demo-chatflow-fails",
     ]  # fmt: skip
 
 
-def test_default_demo_apps_behave_as_documented() -> None:
+def test_the_failing_chatflow_demo_fails_as_the_recorded_chatflow_does() -> None:
+    """Recorded: inner_chat_fail_stream and inner_chat_fail_blocking."""
     b = AppBackend.from_files(DEFAULT_APPS_FILE)
+    events = collect(b, chat_request("demo-chatflow-fails", "hi"))
+    assert kinds(events)[-3:] == ["node_finished", "workflow_finished", "error"]
+    assert "message_end" not in kinds(events)
+    assert (events[-3]["data"]["status"], events[-2]["data"]["status"]) == ("failed", "failed")
+    assert set(events[-1]) == {"event", "conversation_id", "message_id", "created_at", "code", "status", "message"}
+    message = "Run failed: The model provider returned an error (simulated)."
+    assert (events[-1]["code"], events[-1]["status"], events[-1]["message"]) == ("invalid_param", 400, message)
+    _, error = collect_failure(b, chat_request("demo-chatflow-fails", "hi", mode="blocking"))
+    assert error.response_text() == json.dumps(error.body(), separators=(",", ":")) + "\n"
+    assert error.body() == {"code": "invalid_param", "message": message, "status": 400}
+
+
+def test_default_demo_apps_behave_as_documented() -> None:
+    b = AppBackend.from_files(DEFAULT_APPS_FILE, dify=COMPLETION_WORKS)
     assert b.get("demo-slow-workflow").first_event_delay == 3  # type: ignore[union-attr]
     events = collect(b, chat_request("demo-chat-fails", "hi"))
     assert kinds(events) == ["message"] * 3 + ["error"]
@@ -567,3 +617,68 @@ def test_the_readme_example_app_is_valid_and_fails_in_its_llm_node() -> None:
     failed = [e["data"]["node_id"] for e in events if e["event"] == "node_finished" and e["data"]["status"] == "failed"]
     assert failed == ["llm"]
     assert events[-1]["data"]["error"] == "Rate limit reached"
+
+
+# --- what the demo apps answer: the question, the turn, named outputs -------------------
+
+
+def test_the_gallery_duck_answers_with_the_question_and_the_turn() -> None:
+    """demo-chat-answer: a follow-up visibly continues the conversation."""
+    b = AppBackend.from_files(DEFAULT_APPS_FILE)
+    first = collect(b, chat_request("demo-chat-answer", "Do ducks sleep?"))
+    again = collect(b, chat_request("demo-chat-answer", "And swim?", conversation_id=first[-1]["conversation_id"]))
+    assert deltas(first).startswith("Quack! Turn 1: you asked “Do ducks sleep?”.")
+    assert deltas(again).startswith("Quack! Turn 2: you asked “And swim?”.")
+
+
+WORKFLOW_OUTPUTS = app(
+    id="report",
+    mode="workflow",
+    script="workflow",
+    answer="Report on {{topic}}.",
+    variables=[{"name": "topic"}, {"name": "count", "type": "number", "required": False}],
+    outputs={
+        "summary": "{{answer}}",
+        "headline": "All about {{topic}}",
+        "count": "{{count}}",
+        "score": 0.5,
+        "done": True,
+        "tags": ["{{topic}}", "demo"],
+        "details": {"topic": "{{topic}}", "words": 3},
+    },
+)
+
+
+@pytest.mark.parametrize("mode", ["streaming", "blocking"])
+def test_workflow_outputs_are_named_and_typed_in_the_config(mode: str) -> None:
+    events = collect(backend(WORKFLOW_OUTPUTS), flow_request("report", {"topic": "ponds", "count": 7}, mode=mode))
+    outputs = events[-1]["data"]["outputs"]
+    assert outputs == {
+        "summary": "Report on ponds.",
+        "headline": "All about ponds",
+        "count": 7,  # a placeholder alone keeps the input's type
+        "score": 0.5,
+        "done": True,
+        "tags": ["ponds", "demo"],
+        "details": {"topic": "ponds", "words": 3},
+    }
+    if mode == "streaming":  # the End node gives the same outputs; the answer still streams
+        end = [e["data"] for e in events if e["event"] == "node_finished" and e["data"]["node_id"] == "end"]
+        assert end[0]["outputs"] == outputs
+        assert "".join(e["data"]["text"] for e in events if e["event"] == "text_chunk") == "Report on ponds."
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"outputs": {"x": "{{nope}}"}}, "outputs.x: placeholder {{nope}} is neither a declared variable nor 'answer'"),
+        ({"outputs": {"bad name": 1}}, "outputs: 'bad name' is not a variable name"),
+        ({"outputs": {}}, "outputs: name at least one output"),
+        ({"mode": "chat", "script": "answer", "outputs": {"x": 1}}, "outputs: only a workflow app's run"),
+    ],
+)
+def test_bad_outputs_are_refused_naming_the_field(fields: dict[str, Any], expected: str) -> None:
+    spec = {"id": "a", "name": "a", "mode": "workflow", "script": "workflow", "answer": "x", **fields}
+    with pytest.raises(ConfigError) as caught:
+        parse_apps({"apps": [spec]}, "devkit.yaml")
+    assert expected in str(caught.value)

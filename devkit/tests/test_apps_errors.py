@@ -57,7 +57,7 @@ def test_error_json_has_difys_keys_and_the_daemon_wraps_it_with_a_newline() -> N
     assert error.body() == {"code": "invalid_param", "message": "missing query", "status": 400}
     assert describe_app_error(error) == (
         "invoke app failed: request failed with status code: 400 and respond with: "
-        '{"code": "invalid_param", "message": "missing query", "status": 400}\n'
+        '{"code":"invalid_param","message":"missing query","status":400}\n'  # compact, as Dify 1.13.2 writes it
     )
 
 
@@ -69,7 +69,7 @@ def test_an_unexpected_error_is_difys_generic_500() -> None:
     error = AppCallError.server_error("KeyError: 'x'")
     assert error.body() == {"message": "Internal Server Error", "code": "unknown", "status": 500}
     assert describe_app_error(error).endswith(
-        'status code: 500 and respond with: {"message": "Internal Server Error", "code": "unknown", "status": 500}\n'
+        'status code: 500 and respond with: {"message":"Internal Server Error","code":"unknown","status":500}\n'
     )
 
 
@@ -88,20 +88,24 @@ def test_agent_chat_refuses_blocking_mode_before_anything_else() -> None:
 
 @pytest.mark.parametrize("spec", [ECHO, AGENT], ids=["chat", "agent-chat"])
 def test_unknown_conversation_of_a_chat_app_is_400_with_an_empty_message(spec: Any) -> None:
-    events, error = collect_failure(backend(spec), chat_request(spec.id, "hi", conversation_id="no-such-id"))
+    events, error = collect_failure(
+        backend(spec), chat_request(spec.id, "hi", conversation_id="0b0e1c57-0000-4000-8000-000000000000")
+    )
     assert events == []
     assert describe_app_error(error) == (
         "invoke app failed: request failed with status code: 400 and respond with: "
-        '{"code": "invalid_param", "message": "", "status": 400}\n'
+        '{"code":"invalid_param","message":"","status":400}\n'
     )
 
 
-def test_unknown_conversation_of_a_chatflow_starts_a_new_one() -> None:
+def test_unknown_conversation_of_a_chatflow_is_400_too_and_a_known_one_continues() -> None:
+    """Recorded: inner_chat_unknown_conv_stream (Dify 1.13.2 starts no new conversation)."""
     b = backend(FLOW)
-    events = collect(b, chat_request("flow", "hi", conversation_id="no-such-id"))
-    assert deltas(events) == "Turn 1: hi"
-    conversation_id = events[-1]["conversation_id"]
-    assert conversation_id != "no-such-id"
+    events, error = collect_failure(
+        b, chat_request("flow", "hi", conversation_id="0b0e1c57-0000-4000-8000-000000000000")
+    )
+    assert (events, error.body()) == ([], {"code": "invalid_param", "message": "", "status": 400})
+    conversation_id = collect(b, chat_request("flow", "hi"))[-1]["conversation_id"]
     again = collect(b, chat_request("flow", "again", conversation_id=conversation_id))
     assert deltas(again) == "Turn 2: again"
 
@@ -134,7 +138,12 @@ def test_failed_workflow_run_ends_with_failed_node_and_run_and_no_error_event() 
         "workflow_started", "node_started", "node_finished", "node_started", "node_finished", "workflow_finished",
     ]  # fmt: skip
     llm, run = events[-2]["data"], events[-1]["data"]
-    assert (llm["node_id"], llm["status"], llm["error"], llm["outputs"]) == ("llm", "failed", "model down", None)
+    assert (llm["node_id"], llm["status"], llm["error"], llm["outputs"]) == (
+        "llm",
+        "failed",
+        "model down",
+        {},
+    )  # outputs {} as recorded
     assert llm["id"] == events[3]["data"]["id"]
     assert (run["status"], run["error"], run["outputs"], run["total_steps"]) == ("failed", "model down", {}, 2)
     assert {e["workflow_run_id"] for e in events} == {events[0]["workflow_run_id"]}

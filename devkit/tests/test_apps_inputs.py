@@ -7,7 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from app_support import StoredFile, app, backend, chat_request, collect, collect_failure, flow_request, tool_file
+from app_support import (
+    COMPLETION_WORKS,
+    StoredFile,
+    app,
+    backend,
+    chat_request,
+    collect,
+    collect_failure,
+    flow_request,
+    tool_file,
+)
 
 from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend, parse_apps
 from dify_plugin_devkit._errors import ConfigError
@@ -207,7 +217,7 @@ def test_a_chat_app_resolves_file_inputs_of_a_new_conversation() -> None:
 @pytest.mark.parametrize("app_id", ["demo-file-echo", "demo-completion-file-echo"])
 @pytest.mark.parametrize("response_mode", ["streaming", "blocking"])
 def test_file_echo_demo_apps_answer_with_what_they_received(app_id: str, response_mode: str) -> None:
-    b = AppBackend.from_files(DEFAULT_APPS_FILE, file_lookup=FILES.get)
+    b = AppBackend.from_files(DEFAULT_APPS_FILE, file_lookup=FILES.get, dify=COMPLETION_WORKS)
     inputs = {"document": tool_file("f-pdf", "document"), "attachments": [tool_file("f-png", "image")]}
     events = collect(b, flow_request(app_id, inputs, mode=response_mode))
     expected = "Received document: report.pdf (document, 1234 bytes); attachments: duck.png (image, 10 bytes)."
@@ -241,10 +251,11 @@ def test_user_input_form_items_have_difys_shapes() -> None:
     ]
     chat = backend(form_app(*variables, mode="chat")).fetch_app("form")["user_input_form"]
     assert chat == [
-        {"text-input": {"label": "Topic", "variable": "t", "required": True, "max_length": 48, "default": ""}},
-        {"paragraph": {"label": "p", "variable": "p", "required": False, "max_length": None, "default": ""}},
+        # no `default` unless the app sets one (recorded: inner_fetch_app_workflow)
+        {"text-input": {"label": "Topic", "variable": "t", "required": True, "max_length": 48}},
+        {"paragraph": {"label": "p", "variable": "p", "required": False, "max_length": None}},
         {"select": {"label": "s", "variable": "s", "required": True, "default": "y", "options": ["x", "y"]}},
-        {"number": {"label": "n", "variable": "n", "required": False, "default": None}},
+        {"number": {"label": "n", "variable": "n", "required": False}},
         {"checkbox": {"label": "c", "variable": "c", "required": False, "default": False}},
         {"file": {
             "label": "f", "variable": "f", "required": True, "allowed_file_types": ["document"],
@@ -267,7 +278,7 @@ def test_parameters_show_the_apps_features() -> None:
     parameters = backend(spec).fetch_app("c")
     assert (parameters["opening_statement"], parameters["suggested_questions"]) == ("Hello!", ["Why?"])
     assert parameters["text_to_speech"]["enabled"] is True
-    assert parameters["file_upload"]["image"]["enabled"] is False
+    assert parameters["file_upload"] == {"enabled": False}  # off: no further keys (inner_fetch_app_chatflow)
     assert parameters["system_parameters"]["workflow_file_upload_limit"] == 10
 
 

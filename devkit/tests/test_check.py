@@ -7,6 +7,7 @@ broken, so every rule is proven by its own small test.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,14 @@ def test_good_fixture_has_no_problems(plugin: Path) -> None:
 
 def test_cli_prints_ok_line_and_exits_0(plugin: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(plugin)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # the environment ($DIFY_DEVKIT_PYTHON here: this venv), the import of main and the source
+    assert lines[0].startswith(f"environment: {sys.executable} (from $DIFY_DEVKIT_PYTHON)"), lines
+    assert lines[1:] == ["imports: 2 modules import in it", "ok: good_plugin 0.0.1: 2 endpoints, 2 settings"]
+
+
+def test_cli_no_env_checks_the_declarations_only(plugin: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--no-env", str(plugin)]) == 0
     assert capsys.readouterr().out == "ok: good_plugin 0.0.1: 2 endpoints, 2 settings\n"
 
 

@@ -13,6 +13,7 @@ from dify_plugin_devkit._app import Devkit, DevkitOptions
 from dify_plugin_devkit._cli import banner
 from dify_plugin_devkit._config import ConfigError, load_config
 from dify_plugin_devkit._declarations import load_plugin
+from dify_plugin_devkit._index import index_page
 
 DECLARATIONS = load_plugin(PROBE_PLUGIN).settings
 
@@ -103,6 +104,9 @@ examples: {"POST /app": '{"x": 1}', "GET /drip": "?n=1"}
     assert f"       curl -N -X POST '{base}/b/app' -F file=@README.md -F 'inputs={{}}'" in lines
     assert f"       curl -N '{base}/a/drip?n=1'" in lines
     assert not [line for line in lines if "/b/drip" in line]
+    assert "apps answer as Dify 1.13.2 (quirks on: completion_from_plugin_fails, malformed_conversation_id_is_500;" in (
+        "\n".join(lines)
+    )
     assert "expected a mapping of 'METHOD /path' to a string" in error_for(
         tmp_path, 'endpoints: [{hook_id: a, settings: {greeting: hi}}]\nexamples: {"GET /drip": 3}'
     )
@@ -133,3 +137,92 @@ def test_examples_may_be_null_and_carry_headers(tmp_path: Path) -> None:
 )
 def test_bad_examples_or_headers_are_errors(tmp_path: Path, entry: str, expected: str) -> None:
     assert expected in error_for(tmp_path, f"endpoints: [{{hook_id: a, settings: {{greeting: hi}}, {entry}}}]")
+
+
+def test_a_route_without_example_prints_no_request_that_would_not_work(tmp_path: Path) -> None:
+    """No `-d '{}'` for a POST without an example, no URL with `<name>` in it: such routes
+    are listed as having no example; a GET route without path variables works bare."""
+    config = write(
+        tmp_path, 'endpoints: [{hook_id: a, settings: {greeting: hi}, examples: {"GET /fail/<when>": null}}]'
+    )
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, config_path=config, port=5999, state_dir=tmp_path))
+    devkit.load()
+    lines = banner(devkit).splitlines()
+    assert not [line for line in lines if "-d '{}'" in line or "<path:rest>'" in line], lines
+    assert "       curl -N 'http://127.0.0.1:5999/e/a/drip'" in lines
+    assert "  not set up on this endpoint (no example): GET /fail/<when>" in lines
+    assert (
+        "  no example (add one under `examples:` in devkit.yaml): GET /echo/<path:rest>, POST /echo/<path:rest>, "
+        "DELETE /echo/<path:rest>, POST /app, POST /storage, POST /upload, POST /upload-url, POST /framing, "
+        "PUT /framing, DELETE /framing"
+    ) in lines
+    assert "every endpoint on one page: http://127.0.0.1:5999/" in lines
+
+
+def test_the_root_page_lists_every_endpoint_escaped(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+endpoints:
+  - {hook_id: a, name: "<script>alert(1)</script>", settings: {greeting: hi}, examples: {"GET /drip": "?n=1&m=<b>"}}
+  - {hook_id: b, settings: {greeting: hi}, enabled: false}
+""",
+    )
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, config_path=config, port=5999, state_dir=tmp_path))
+    devkit.load()
+    page = index_page(devkit)
+    assert page.startswith("<!doctype html>")
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<a href="http://127.0.0.1:5999/e/a/drip?n=1&amp;m=&lt;b&gt;">' in page
+    assert "<code>http://127.0.0.1:5999/e/a/echo/&lt;path:rest&gt;</code>" in page
+    assert "(no example)" in page
+    assert "disabled: answers 404" in page
+    assert page.count("<h2>") == 2
+
+
+def test_without_a_config_required_settings_get_placeholders_and_the_banner_says_so(tmp_path: Path) -> None:
+    """Any plugin starts with no file to write first: a required text gets a text saying
+    what it is, a required app-selector a demo app; settings with defaults keep them."""
+    config = load_config(None, DECLARATIONS)
+    assert config.endpoints[0].settings == {"greeting": "devkit-placeholder-greeting", "loud": False}
+    assert config.placeholders == ("greeting",)
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, port=5999, state_dir=tmp_path))
+    devkit.load()
+    lines = banner(devkit).splitlines()
+    assert lines[2] == (
+        "no devkit.yaml: placeholder values for the required settings greeting (write a devkit.yaml to give real ones)"
+    )
+
+
+def test_dify_knob_names_the_version_and_switches_quirks(tmp_path: Path) -> None:
+    """`dify:` absent: Dify 1.13.2 with every quirk on; each quirk can be switched off."""
+    base = "endpoints: [{hook_id: a, settings: {greeting: hi}}]\n"
+    default = load_config(write(tmp_path, base), DECLARATIONS).dify
+    assert default.version == "1.13.2"
+    assert default.has("completion_from_plugin_fails")
+    assert default.has("malformed_conversation_id_is_500")
+    later = load_config(
+        write(tmp_path, base + "dify: {version: '1.13.2', quirks: {completion_from_plugin_fails: false}}"),
+        DECLARATIONS,
+    ).dify
+    assert not later.has("completion_from_plugin_fails")
+    assert later.has("completion_from_plugin_fails", {"completion_from_plugin_fails": True})  # an app's own
+    assert "dify.quirks.no_such: unknown quirk" in error_for(tmp_path, base + "dify: {quirks: {no_such: false}}")
+    assert "expected true or false" in error_for(tmp_path, base + "dify: {quirks: {completion_from_plugin_fails: 0}}")
+    assert "emulates Dify 1.13.2 only" in error_for(tmp_path, base + "dify: {version: '1.9.0'}")
+
+
+def test_the_banner_lists_dsl_apps_apart_from_the_demo_apps(tmp_path: Path) -> None:
+    chatflow = Path(__file__).parent / "fixtures" / "real-dify-1.13.2" / "apps" / "chatflow.yml"
+    config = write(
+        tmp_path,
+        f"endpoints: [{{hook_id: a, settings: {{greeting: hi}}}}]\napps: [{{id: flow, dsl: {chatflow}}}]\n"
+        "dify: {quirks: {completion_from_plugin_fails: false, malformed_conversation_id_is_500: false}}\n",
+    )
+    devkit = Devkit(DevkitOptions(plugin_dir=PROBE_PLUGIN, config_path=config, port=5999, state_dir=tmp_path))
+    devkit.load()
+    lines = banner(devkit).splitlines()
+    assert f"apps from Dify DSL files: flow (advanced-chat, {chatflow})" in lines
+    assert "apps answer as Dify 1.13.2 (every quirk off)" in lines
+    assert " flow (" not in next(line for line in lines if line.startswith("demo apps: "))

@@ -9,6 +9,8 @@ for the rest) and server/endpoint.go + service.Endpoint (unknown vs disabled hoo
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +230,38 @@ def test_oversize_body_reject_is_an_option_answering_413(tmp_path: Path, client:
         assert framing(client.post(devkit.url("probe", "/framing"), content=b"y" * 1000))["body_length"] == 1000
     finally:
         devkit.stop()
+
+
+def logged(devkit: RunningDevkit, needle: str, timeout: float = 30.0) -> list[str]:
+    """The request-log lines so far once one contains `needle` (a line is written as its
+    response ends, so it may come a moment after the client read it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in devkit.log_path.read_text().splitlines() if line.startswith("[http] ")]
+        if any(needle in line for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_every_request_is_logged_with_status_time_and_app_calls_but_not_polls(
+    probe: RunningDevkit, client: httpx.Client
+) -> None:
+    assert client.get(f"{probe.base_url}/health/check").status_code == 200
+    assert client.get(f"{probe.base_url}/nowhere-logged").status_code == 404
+    ask = {"kind": "chat", "app_id": "demo-chat-echo", "query": "hi", "inputs": {}, "response_mode": "blocking"}
+    assert client.post(probe.url("probe", "/app"), json=ask).status_code == 200
+
+    lines = logged(probe, "POST /e/probe/app ")
+    assert re.search(r"^\[http\] GET /nowhere-logged 404 \d+ ms$", "\n".join(lines), re.MULTILINE), lines
+    app = [line for line in lines if "POST /e/probe/app " in line]
+    assert app, lines
+    assert re.fullmatch(r"\[http\] POST /e/probe/app 200 \d+ ms \(1 app call\)", app[-1])
+    assert not [line for line in lines if "/health/check" in line or "/backwards-invocation/" in line]
+
+
+def test_the_root_answers_a_page_listing_the_endpoints(probe: RunningDevkit, client: httpx.Client) -> None:
+    response = client.get(f"{probe.base_url}/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert f'<a href="{probe.base_url}/e/probe/drip">' in response.text
+    assert "(hook id <code>off</code>, disabled: answers 404)" in " ".join(response.text.split())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,22 @@ from support import PROBE_APPS, PROBE_PLUGIN
 
 from dify_plugin_devkit.testing import MODES, RunningDevkit, start_devkit
 
-CONFIG = {"endpoints": [{"hook_id": "probe", "settings": {"greeting": "hello"}}], "apps": [str(PROBE_APPS)]}
+RECORDED = Path(__file__).parent / "fixtures" / "real-dify-1.13.2" / "apps"
+CONFIG = {
+    "endpoints": [{"hook_id": "probe", "settings": {"greeting": "hello"}}],
+    "apps": [
+        str(PROBE_APPS),
+        # recorded real-Dify apps from their DSL files (`dsl:`, relative paths: from the config file)
+        {"id": "real-chatflow", "dsl": str(RECORDED / "chatflow.yml")},
+        {
+            "id": "real-chatflow-fails",
+            "dsl": str(RECORDED / "chatflow_fails.yml"),
+            "nodes": {"code": {"fail": "no sandbox"}},
+        },
+    ],
+    # the completion apps' file inputs are tested as a later Dify runs them (1.13.2: 500, test_fidelity.py)
+    "dify": {"quirks": {"completion_from_plugin_fails": False}},
+}
 REJECTED = "invoke app failed: request failed with status code: {status} and respond with: {body}\n"
 
 
@@ -53,24 +69,24 @@ def rejected(status: int, body: str) -> str:
 
 def test_request_errors_reach_the_plugin_in_the_daemons_exact_words(probe: RunningDevkit) -> None:
     assert chat(probe, "demo-chat-echo", "") == [
-        {"error": rejected(400, '{"code": "invalid_param", "message": "missing query", "status": 400}')}
+        {"error": rejected(400, '{"code":"invalid_param","message":"missing query","status":400}')}
     ]
     assert chat(probe, "demo-agent", "hi", mode="blocking") == [
         {
             "error": rejected(
                 400,
-                '{"code": "invalid_param", "message": "Agent Chat App does not support blocking mode", "status": 400}',
+                '{"code":"invalid_param","message":"Agent Chat App does not support blocking mode","status":400}',
             )
         }
     ]
     assert chat(probe, "demo-chat-echo", "hi", conversation_id="0b0e1c57-0000-4000-8000-000000000000") == [
-        {"error": rejected(400, '{"code": "invalid_param", "message": "", "status": 400}')}
+        {"error": rejected(400, '{"code":"invalid_param","message":"","status":400}')}
     ]
 
 
 def test_a_failing_run_called_blocking_is_invoke_app_failed(probe: RunningDevkit) -> None:
     assert chat(probe, "demo-chat-fails", "hi", mode="blocking") == [
-        {"error": rejected(500, '{"message": "Internal Server Error", "code": "unknown", "status": 500}')}
+        {"error": rejected(500, '{"message":"Internal Server Error","code":"unknown","status":500}')}
     ]
 
 
@@ -135,8 +151,27 @@ def test_uploaded_files_are_app_inputs(probe: RunningDevkit, kind: str, app_id: 
         {
             "error": rejected(
                 400,
-                '{"code": "invalid_param", "message": "ToolFile 0b0e1c57-0000-4000-8000-000000000000 not found", '
-                '"status": 400}',
+                '{"code":"invalid_param","message":"ToolFile 0b0e1c57-0000-4000-8000-000000000000 not found",'
+                '"status":400}',
             )
         }
     ]
+
+
+def test_a_dsl_app_reaches_the_plugin_as_the_recorded_chatflow_does(probe: RunningDevkit) -> None:
+    """The recorded chatflow's DSL, run by the devkit: the events of inner_chat_stream_new."""
+    lines = chat(probe, "real-chatflow", "hello duck")
+    assert names(lines) == [
+        "workflow_started", "node_started", "node_finished", "node_started", "message", "message", "message",
+        "node_finished", "node_started", "node_finished", "message_end", "workflow_finished",
+    ]  # fmt: skip
+    answer = "".join(line["event"]["answer"] for line in lines if line["event"]["event"] == "message")
+    assert answer == "**Hello!** You said: hello duck\n\n- a *fixed* list item\n- `code` and <b>html</b>\n"
+    failing = chat(probe, "real-chatflow-fails", "hello")
+    assert names(failing)[-3:] == ["node_finished", "workflow_finished", "error"]
+    assert failing[-1]["event"]["message"] == "Run failed: no sandbox"
+    assert chat(probe, "real-chatflow-fails", "hello", mode="blocking") == [
+        {"error": rejected(400, '{"code":"invalid_param","message":"Run failed: no sandbox","status":400}')}
+    ]
+    [parameters] = call(probe, "fetch_app", app_id="real-chatflow")
+    assert parameters["event"]["opening_statement"] == "Hello from a real Dify chatflow."

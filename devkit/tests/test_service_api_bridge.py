@@ -1,8 +1,10 @@
 """Real apps: the plugin's app calls answered by a Dify's Service API, end to end.
 
 The probe plugin runs on the real `dify_plugin` runtime behind the devkit; its app calls
-go to a local HTTP server that replays Service API transcripts written from Dify's API
-documentation (`fixtures/service_api/`, pauses between frames kept). The probe's
+go to a local HTTP server that replays Service API transcripts (`fixtures/service_api/`):
+the chatflow and the workflow answer with the bytes a real Dify 1.13.2 sent
+(fixtures/real-dify-1.13.2/), the completion app and the transport failures as written
+from Dify's API page (no recording has them), pauses between frames kept. The probe's
 `POST /app` streams each event the SDK handed it, or the text of the exception it
 raised, as one JSON line: exactly what plugin code sees inside Dify.
 """
@@ -18,7 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from service_api_replay import ReplayServer, Transcript
+from recorded_dify import inner_case
+from service_api_replay import ReplayServer, Transcript, dify_json_text
 from support import FIXTURES, PROBE_PLUGIN
 
 from dify_plugin_devkit._apps import DEVKIT_USER
@@ -34,7 +37,7 @@ KEYS = {
     "REVOKED_KEY": "app-revoked-long-ago",
 }
 STREAM_CAP = 3.0  # the devkit's app_stream_timeout in these tests (240 s in production)
-CONVERSATION = "45701982-8118-4bc5-8e9b-64562b4555f2"  # what the chat transcript's first turn starts
+CONVERSATION = "ef93deaa-16b2-441c-b7a3-ede0941576dd"  # what the recorded first turn started
 REJECTED = "invoke app failed: request failed with status code: {status} and respond with: {body}"
 
 
@@ -67,7 +70,7 @@ def probe(dify: ReplayServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
     config = {
         "endpoints": [{"hook_id": "probe", "settings": {"greeting": "hello"}}],
         "apps": [
-            real("real-chat", "CHAT_KEY", "chat"),
+            real("real-chat", "CHAT_KEY", "advanced-chat"),
             real("real-chat-mode-unsaid", "CHAT_KEY", None),
             real("real-workflow", "WORKFLOW_KEY", "workflow"),
             real("real-completion", "COMPLETION_KEY", "completion"),
@@ -103,6 +106,12 @@ def rejected(status: int, body: str) -> list[dict[str, Any]]:
     return [{"error": REJECTED.format(status=status, body=body)}]
 
 
+def rejected_as_recorded(inner: str) -> list[dict[str, Any]]:
+    """What the plugin sees inside Dify for the recorded inner-API refusal `inner`."""
+    case = inner_case(inner)
+    return rejected(case.status, case.body.decode())
+
+
 # --- the three interfaces, both response modes -------------------------------------------
 
 
@@ -125,7 +134,7 @@ def test_a_blocking_chat_hands_the_plugin_difys_answer_as_is(probe: RunningDevki
 
 
 def test_a_workflow_runs_through_workflows_run_streaming_and_blocking(probe: RunningDevkit, dify: ReplayServer) -> None:
-    inputs = {"text": "Nice to meet you"}
+    inputs = {"topic": "ducks", "style": "long"}
     streamed = events(call(probe, "workflow", app_id="real-workflow", inputs=inputs, response_mode="streaming"))
     assert streamed == transcript("workflow").frames("POST", "/workflows/run", {"response_mode": "streaming"})
     assert dify.seen("/workflows/run")[-1].json == {"inputs": inputs, "response_mode": "streaming", "user": DEVKIT_USER}
@@ -139,7 +148,7 @@ def test_a_workflow_runs_through_workflows_run_streaming_and_blocking(probe: Run
 def test_a_completion_app_runs_through_completion_messages_streaming_and_blocking(
     probe: RunningDevkit, dify: ReplayServer
 ) -> None:
-    inputs = {"query": "Hello, world!"}
+    inputs = {"name": "Ada"}
     streamed = events(call(probe, "completion", app_id="real-completion", inputs=inputs, response_mode="streaming"))
     assert streamed == transcript("completion").frames("POST", "/completion-messages", {"response_mode": "streaming"})
     sent = dify.seen("/completion-messages")[-1]
@@ -166,16 +175,20 @@ def test_a_conversation_continues_with_the_conversation_id_dify_returned(
     conversation_id = first[-1]["conversation_id"]
     assert conversation_id == CONVERSATION
     second = events(chat(probe, "real-chat", "And again?", conversation_id=conversation_id))
-    assert "".join(e.get("answer", "") for e in second) == " Again nice"
+    assert second == transcript("chat").frames(
+        "POST", "/chat-messages", {"response_mode": "streaming", "conversation_id": CONVERSATION}
+    )
+    assert dify.seen("/conversations")[-1].query == f"user={DEVKIT_USER}&last_id={CONVERSATION}&limit=1"
     sent = dify.seen("/chat-messages")[-1].json
     assert (sent["conversation_id"], sent["user"], sent["query"]) == (conversation_id, DEVKIT_USER, "And again?")
 
 
 def test_an_app_without_a_declared_mode_is_asked_once_with_get_info(probe: RunningDevkit, dify: ReplayServer) -> None:
     before = len(dify.seen("/info"))
-    assert events(chat(probe, "real-chat-mode-unsaid", "Hi"))[-1]["event"] == "message_end"
-    assert events(chat(probe, "real-chat-mode-unsaid", "Hi"))[-1]["event"] == "message_end"
-    assert len(dify.seen("/info")) == before + 1  # the mode (chat) is remembered
+    # a chatflow (advanced-chat, says GET /info) ends with workflow_finished, after message_end
+    assert events(chat(probe, "real-chat-mode-unsaid", "Hi"))[-1]["event"] == "workflow_finished"
+    assert events(chat(probe, "real-chat-mode-unsaid", "Hi"))[-1]["event"] == "workflow_finished"
+    assert len(dify.seen("/info")) == before + 1  # the mode is remembered
     assert dify.requests[-1].path == "/chat-messages"
 
 
@@ -186,8 +199,8 @@ def test_the_stream_keeps_its_pacing_on_the_way_to_the_plugin(probe: RunningDevk
     with probe.client("probe").stream("POST", "/app", json=ask) as response:
         for _line in response.iter_lines():
             arrivals.append(time.monotonic())
-    assert len(arrivals) == 7
-    # seven frames 50 ms apart after the first: a buffered stream would arrive at once
+    assert len(arrivals) == len(transcript("chat").frames("POST", "/chat-messages", {"response_mode": "streaming"}))
+    # twelve frames 50 ms apart: a buffered stream would arrive at once
     assert arrivals[-1] - arrivals[0] >= 0.25
 
 
@@ -195,34 +208,39 @@ def test_the_stream_keeps_its_pacing_on_the_way_to_the_plugin(probe: RunningDevk
 
 
 def test_a_bad_key_is_difys_401_before_the_stream(probe: RunningDevkit) -> None:
-    body = '{"code": "unauthorized", "message": "Access token is invalid", "status": 401}\n'
+    body = '{"code":"unauthorized","message":"Access token is invalid","status":401}\n'  # recorded: bad_key
     assert chat(probe, "real-revoked", "Hi") == rejected(401, body)
     assert chat(probe, "real-revoked", "Hi", mode="blocking") == rejected(401, body)
 
 
-def test_an_unknown_conversation_is_difys_404(probe: RunningDevkit) -> None:
-    body = '{"code": "not_found", "message": "Conversation Not Exists.", "status": 404}\n'
-    lines = chat(probe, "real-chat", "Hi", conversation_id="0b0e1c57-0000-4000-8000-000000000000")
-    assert lines == rejected(404, body)
+def test_an_unknown_conversation_is_refused_at_once_as_the_inner_api_refuses_it(
+    probe: RunningDevkit, dify: ReplayServer
+) -> None:
+    before = len(dify.seen("/chat-messages"))
+    for mode in ("streaming", "blocking"):
+        lines = chat(probe, "real-chat", "Hi", mode=mode, conversation_id="0b0e1c57-0000-4000-8000-000000000000")
+        assert lines == rejected_as_recorded(
+            f"inner_chat_unknown_conv_{'stream' if mode == 'streaming' else 'blocking'}"
+        )
+    assert len(dify.seen("/chat-messages")) == before  # the Service API's silent stream is never opened
 
 
-def test_a_refused_request_is_difys_400_with_its_error_body(probe: RunningDevkit) -> None:
-    body = '{"code": "invalid_param", "message": "text is required in input form", "status": 400}\n'
+def test_a_refused_request_is_the_inner_apis_400_at_once(probe: RunningDevkit, dify: ReplayServer) -> None:
+    before = len(dify.seen("/workflows/run"))
     lines = call(probe, "workflow", app_id="real-workflow", inputs={}, response_mode="streaming")
-    assert lines == rejected(400, body)
+    assert lines == rejected_as_recorded("inner_wf_missing_required_stream")
+    assert len(dify.seen("/workflows/run")) == before
 
 
 def test_a_chat_without_a_query_is_refused_as_dify_refuses_a_plugin(probe: RunningDevkit, dify: ReplayServer) -> None:
     before = len(dify.seen("/chat-messages"))
-    assert chat(probe, "real-chat", "") == rejected(
-        400, '{"code": "invalid_param", "message": "missing query", "status": 400}\n'
-    )
+    assert chat(probe, "real-chat", "") == rejected_as_recorded("inner_chat_missing_query")
     assert len(dify.seen("/chat-messages")) == before  # Dify's plugin invocation checks it first
 
 
 def test_a_server_error_is_the_5xx_and_body_dify_or_its_gateway_sent(probe: RunningDevkit) -> None:
     internal = transcript("failing").response("POST", "/chat-messages", {"query": "crash"})["json"]
-    assert chat(probe, "real-failing", "crash") == rejected(500, json.dumps(internal) + "\n")
+    assert chat(probe, "real-failing", "crash") == rejected(500, dify_json_text(internal))
     gateway = transcript("failing").response("POST", "/chat-messages", {"query": "gateway"})["text"]
     assert chat(probe, "real-failing", "gateway") == rejected(502, gateway)
 
@@ -230,7 +248,7 @@ def test_a_server_error_is_the_5xx_and_body_dify_or_its_gateway_sent(probe: Runn
 def test_a_refused_connection_is_the_daemons_dial_error(probe: RunningDevkit) -> None:
     [line] = chat(probe, "real-unreachable", "Hi")
     expected = (
-        r'invoke app failed: Post "http://127\.0\.0\.1:(\d+)/v1/chat-messages": '
+        r'invoke app failed: Get "http://127\.0\.0\.1:(\d+)/v1/parameters": '  # the form is read first
         r"dial tcp 127\.0\.0\.1:\1: connect: connection refused"
     )
     assert re.fullmatch(expected, line["error"]), line
@@ -262,7 +280,7 @@ def test_fetch_app_failures_are_the_daemons_fetch_errors(probe: RunningDevkit) -
 def test_the_console_names_failures_but_never_a_key(probe: RunningDevkit) -> None:
     chat(probe, "real-revoked", "Hi")
     log = probe.log()
-    assert "app 'real-revoked': POST" in log
+    assert "app 'real-revoked': GET" in log  # its form, before the run
     assert "answered 401" in log
     for key in KEYS.values():
         assert key not in log

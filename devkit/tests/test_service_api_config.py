@@ -86,6 +86,10 @@ def test_an_unset_variable_is_named_with_where_to_set_it(tmp_path: Path, monkeyp
         ({"token_delay": 1}, "token_delay: unknown key"),
         ({"service_api": {"base_url": "api.dify.ai/v1", "api_key": "${DIFY_CHAT_KEY}"}}, "expected an http(s) URL"),
         ({"service_api": {"base_url": "https://api.dify.ai/v1"}}, "write the key as `${VAR}`"),
+        (
+            {"service_api": {"base_url": "https://x/v1", "api_key": "${DIFY_CHAT_KEY}", "first_event_timeout": 0}},
+            "service_api.first_event_timeout: expected a number of seconds > 0, got 0",
+        ),
     ],
 )
 def test_a_wrong_real_app_entry_is_refused_naming_the_field(
@@ -135,3 +139,12 @@ def test_the_readme_example_declares_a_cloud_and_a_self_hosted_app(monkeypatch: 
         ("my-chat", "https://api.dify.ai/v1", "advanced-chat"),
         ("my-flow", "http://192.168.1.20/v1", None),
     ]
+
+
+def test_the_ping_bound_is_thirty_seconds_unless_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIFY_CHAT_KEY", "app-from-env")
+    [default] = load(write_config(tmp_path, real_app())).real_apps
+    app = real_app()
+    app["service_api"]["first_event_timeout"] = 5
+    [short] = load(write_config(tmp_path, app)).real_apps
+    assert (default.first_event_timeout, short.first_event_timeout) == (30.0, 5.0)

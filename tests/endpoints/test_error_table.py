@@ -118,10 +118,15 @@ CASES: dict[str, Case] = {
     "app_stream_failed": Case(
         502, "The app failed while answering.", hook="failing", send={"json": {"inputs": {}}}, shape="sse"
     ),
-    # Dify's generic 500 ("Internal Server Error"): a failure the provider does not recognise
-    "app_failed": Case(
+    # Dify's generic 500 ("Internal Server Error") from a completion app: what Dify 1.13.2
+    # answers every plugin call of one (its defect), or the app's own failure on a later Dify
+    "completion_unsupported": Case(
         502,
-        "The app could not be run.",
+        "Dify could not run the completion app set in `completion_app`. Dify 1.13.2 cannot run completion apps "
+        "from a plugin at all (a defect: its plugin invocation drops the `query` a completion app needs); on "
+        "such a Dify, rebuild the app as a workflow app (a Start node with the same inputs, an LLM node, an End "
+        "node) and choose it instead. On a Dify without this defect, the app itself failed: its logs in Dify "
+        "say why.",
         hook="unrecognised-failure",
         route="/completion",
         send={"json": {"inputs": {}, "response_mode": "blocking"}},
@@ -199,6 +204,14 @@ BROKEN_STORAGE: dict[str, tuple[int, str]] = {
 
 #: Codes the devkit cannot produce (see the module doc): the daemon's exact text → (status, message).
 IN_PROCESS: dict[str, tuple[str, int, str]] = {
+    # Dify's generic 500 from a workflow: a failure the provider does not recognise (a blocking
+    # workflow's own failure is a 200 envelope, so the devkit cannot make Dify answer this)
+    "app_failed": (
+        'invoke app failed: request failed with status code: 500 and respond with: {"message":"Internal Server '
+        'Error","code":"unknown","status":500}',
+        502,
+        "The app could not be run.",
+    ),
     "app_timeout": ("invocation exited without response", 504, "The app did not answer in time."),
     "app_permission_denied": (
         "permission denied, you need to enable app access in plugin manifest",
@@ -307,3 +320,26 @@ def test_an_unrecognised_app_failure_streams_difys_own_error_event(
         frames = list(source.iter_sse())
     assert [f.event for f in frames] == ["message", "message", "error"]
     assert_no_daemon_words("".join(f.data for f in frames))
+
+
+@pytest.mark.parametrize("mode", ["streaming", "blocking"])
+def test_a_completion_app_in_dify_1_13_2_is_explained_not_a_bare_502(
+    gallery: RunningDevkit, client: httpx.Client, mode: str
+) -> None:
+    """Dify 1.13.2 answers every plugin call of a completion app 500 before any event
+    (devkit quirk `completion_from_plugin_fails`, as recorded): the caller gets the
+    refusal that names the defect and the workaround (a blocking JSON error, or the
+    stream's error frame: a stream's headers go out before the app answers)."""
+    url, body = gallery.url("dify-1-13-2", "/completion"), {"inputs": {"name": "Ada"}, "response_mode": mode}
+    expected = {"code": "completion_unsupported", "message": CASES["completion_unsupported"].message}
+    if mode == "streaming":
+        with connect_sse(client, "POST", url, json=body) as source:
+            frames = list(source.iter_sse())
+        assert [f.event for f in frames] == ["error"]
+        assert frames[-1].json() == {"event": "error", "status": 502, **expected}
+        assert_no_daemon_words(frames[-1].data)
+        return
+    response = client.post(url, json=body)
+    assert response.status_code == 502, response.text[:300]
+    assert response.json() == {"error": expected}
+    assert_no_daemon_words(response.text)

@@ -68,7 +68,7 @@ def test_every_curl_line_works_as_printed(
 ) -> None:
     params = {"key": key} if key else {}
     lines = curl_lines(gallery_page(gallery, client, hook, params=params).text)
-    assert set(lines) == {"duck", "workflow", "completion"}
+    assert set(lines) == {"duck", "workflow", "completion", "v1"}  # v1: the OpenAI-compatible API
     env = {**os.environ, "API_KEY": key or ""}
     for route, route_lines in lines.items():
         for line in route_lines:
@@ -84,6 +84,25 @@ def test_every_curl_line_works_as_printed(
             assert done.stdout == "200", f"{route}: {line}\n{done.stderr}"
 
 
+def test_the_page_lists_what_v1_and_mcp_serve_for_these_settings(gallery: RunningDevkit, client: httpx.Client) -> None:
+    """The models and tools on the page are the ones /v1/models and tools/list answer."""
+    page = gallery_page(gallery, client, "mcp-named").text
+    listed = dict(re.findall(r'<section class="card" id="(v1|mcp)".*?<ul class="names">(.*?)</ul>', page))
+    names = {part: re.findall(r"<li><code>(.*?)</code>", items) for part, items in listed.items()}
+    served = client.get(gallery.url("mcp-named", "/v1/models")).json()
+    assert names["v1"] == [model["id"] for model in served["data"]] == ["chat", "workflow"]
+    tools = client.post(
+        gallery.url("mcp-named", "/mcp"),
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
+    )
+    assert (
+        names["mcp"] == [tool["name"] for tool in tools.json()["result"]["tools"]] == ["echo_chat", "summarise_a_topic"]
+    )
+    assert "<li><code>echo_chat</code> — Echo (chat)</li>" in page
+    assert "<code>http://127.0.0.1:" in page.split('id="mcp"', 1)[1].split("/mcp</code>", 1)[0]
+
+
 def test_the_workflow_form_matches_the_apps_parameters(gallery: RunningDevkit, client: httpx.Client) -> None:
     page = gallery_page(gallery, client, "form").text
     form = page.split('id="workflow-form"', 1)[1].split("</form>", 1)[0]
@@ -94,13 +113,11 @@ def test_the_workflow_form_matches_the_apps_parameters(gallery: RunningDevkit, c
     ]  # fmt: skip
     assert "Title &lt;img src=x onerror=alert(1)&gt;" in form  # the app's label, as text
     assert "<img" not in form
-    assert re.search(
-        r'id="workflow-in-title"[^>]* required maxlength="20"[^>]*value="It&#x27;s &quot;quoted&quot;"', form
-    )
+    assert re.search(r'id="workflow-in-title"[^>]* required maxlength="20"[^>]*value="It&#39;s &#34;quoted&#34;"', form)
     assert '<option value="loud &amp; clear" selected>' in form
     assert re.search(r'id="workflow-in-count"[^>]*value="3"', form)
     assert re.search(r'id="workflow-in-urgent"[^>]* checked>', form)
-    assert re.search(r'id="workflow-in-photo"[^>]* accept="image/\*"', form)
+    assert re.search(r'id="workflow-in-photo"[^>]* accept="[^"]*,image/\*"', form)
     assert re.search(r'id="workflow-in-tables"[^>]* data-max-files="3"[^>]* accept="\.csv,\.tsv" multiple', form)
     assert form.count('class="req"') == 2  # title and tone
 

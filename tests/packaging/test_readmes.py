@@ -71,6 +71,7 @@ def test_the_readme_names_every_route_and_every_setting() -> None:
     text = readme()
     for method, path in routes():
         if method != "OPTIONS":
+            path = re.sub(r"<\w+:(\w+)>", r"<\1>", path)  # a werkzeug converter, as people write it
             assert f"`{path}" in text or f"{method} {path}" in text, path
     for setting in settings():
         assert setting["label"]["en_US"] in text, setting["name"]

@@ -74,6 +74,8 @@ def config(probe_dir: Path) -> dict[str, Any]:
             _fast("rb-fast-workflow", "workflow", "topic", "Summary of {{topic}}: ducks are waterfowl."),
             _fast("rb-fast-completion", "completion", "name", "Dear {{name}}, thank you."),
         ],
+        # completion routes are exercised on purpose: run them as a later Dify does
+        "dify": {"quirks": {"completion_from_plugin_fails": False}},
         "endpoints": [
             {
                 "hook_id": "slow",
@@ -127,7 +129,7 @@ class Vitals:
     threads: int
     fds: int
     greenlets: int
-    # greenlets running the plugin's own code (provider/, endpoints/): requests being handled
+    # greenlets running the plugin's own code (provider/, gallery/, endpoints/): requests being handled
     busy_greenlets: int
 
 

@@ -36,7 +36,8 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-ROUTES = ("/duck", "/workflow", "/completion")
+ROUTES = ("/duck", "/workflow", "/completion", "/v1/models", "/v1/models/chat", "/v1/chat/completions")
+ROUTES = (*ROUTES, "/mcp")  # the MCP exhibit (gallery/mcp): JSON-RPC bodies and headers below
 #: Endpoint instances whose apps fail or are missing: a 5xx from them is the app's failure.
 APP_FAILURE_HOOKS = frozenset({"failing", "missing"})
 APP_FAILURE_STATUSES = frozenset({502, 503, 504})
@@ -47,7 +48,18 @@ JSON_VALUE = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=16,
 )
-FIELD_NAMES = ("inputs", "response_mode", "user", "query", "conversation_id", "key", "topic", "name")
+FIELD_NAMES = (
+    "inputs",
+    "response_mode",
+    "user",
+    "query",
+    "conversation_id",
+    "key",
+    "topic",
+    "name",
+    "model",
+    "messages",
+)
 PLAUSIBLE = st.fixed_dictionaries(
     {},
     optional={
@@ -91,8 +103,40 @@ MULTIPART = st.tuples(
         + (f"\r\n--{m[0]}--\r\n".encode() if m[3] else b"")
     )
 )
+# OpenAI chat requests (/v1/chat/completions): odd models, roles and content parts,
+# stream flags of every type, and message lists past the route's bounds
+_PART = st.one_of(
+    st.fixed_dictionaries({"type": st.just("text"), "text": TEXT}),
+    st.fixed_dictionaries({"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": TEXT})}),
+    st.dictionaries(st.sampled_from(["type", "text", "image_url", "input_audio"]), JSON_VALUE, max_size=3),
+)
+_MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.sampled_from(["user", "assistant", "system", "developer", "tool", "function", "robot", ""])
+        | JSON_VALUE,
+        "content": TEXT | st.lists(_PART, max_size=3) | JSON_VALUE,
+        "name": TEXT,
+    },
+)
+OPENAI = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": st.sampled_from(["chat", "workflow", "completion", "gpt-4o", ""]) | JSON_VALUE,
+        "messages": st.lists(_MESSAGE, max_size=6) | JSON_VALUE,
+        "stream": st.booleans() | JSON_VALUE,
+        "stream_options": st.fixed_dictionaries({"include_usage": st.booleans() | JSON_VALUE}) | JSON_VALUE,
+        "n": st.integers(-2, 3) | JSON_VALUE,
+        "inputs": st.dictionaries(TEXT, JSON_VALUE, max_size=3) | JSON_VALUE,
+    },
+).map(lambda v: json.dumps(v).encode())
+OPENAI_HUGE = st.integers(900, 3000).map(
+    lambda n: json.dumps({"model": "chat", "messages": [{"role": "user", "content": "x"}] * n}).encode()
+)
 BODY = st.one_of(
     st.just(b""),
+    OPENAI,
+    OPENAI_HUGE,
     PLAUSIBLE.map(lambda v: json.dumps(v).encode()),
     JSON_VALUE.map(lambda v: json.dumps(v).encode()),
     DEEP,
@@ -142,10 +186,74 @@ RAW_QUERY = QUERY_PAIRS.map(lambda pairs: urllib.parse.urlencode(pairs)) | st.sa
     ["", "query=%ff%fe", "query=%00", "inputs=%7B", "inputs=%5B%5D", "query=%zz&&=", "=", "query=" + "a" * 20_000]
 )
 PATH = st.sampled_from(ROUTES) | st.sampled_from(
-    ["", "/", "/duck/", "/workflow/x", "//duck", "/Duck", "/duck%00", "/%2e%2e/workflow", "/completion;x", "/%ff"]
+    [
+        "",
+        "/",
+        "/duck/",
+        "/workflow/x",
+        "//duck",
+        "/Duck",
+        "/duck%00",
+        "/%2e%2e/workflow",
+        "/completion;x",
+        "/%ff",
+        "/v1",
+        "/v1/",
+        "/v1/models/",
+        "/v1/models/%ff",
+        "/v1/models/a/b",
+        "/v1/chat/completions/",
+        "/V1/models",
+    ]
 )
 METHOD = st.sampled_from(["GET", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"])
 HOOK = st.sampled_from(["open", "open", "locked", "failing", "missing"])
+
+
+# MCP (/mcp): JSON-RPC messages of every shape (batches, missing ids, wrong types, the
+# 2026-07-28 envelope right and wrong) and its routing headers, matching the body or not.
+MCP_VERSION = st.sampled_from(["2026-07-28", "2025-11-25", "2025-06-18", "2024-11-05", ""]) | TEXT
+MCP_META = st.fixed_dictionaries(
+    {},
+    optional={
+        "io.modelcontextprotocol/protocolVersion": MCP_VERSION | JSON_VALUE,
+        "io.modelcontextprotocol/clientCapabilities": st.just({}) | JSON_VALUE,
+        "progressToken": st.integers() | TEXT | JSON_VALUE,
+    },
+)
+MCP_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "_meta": MCP_META | JSON_VALUE,
+        "name": st.sampled_from(["chat", "run_workflow", "complete_text", ""]) | JSON_VALUE,
+        "arguments": PLAUSIBLE | st.fixed_dictionaries({}, optional={"topic": TEXT, "name": TEXT}) | JSON_VALUE,
+        "protocolVersion": MCP_VERSION,
+    },
+)
+MCP_METHOD = st.sampled_from(
+    ["initialize", "server/discover", "tools/list", "tools/call", "ping", "notifications/initialized", "prompts/list"]
+)
+MCP_MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.just("2.0") | JSON_VALUE,
+        "id": st.integers() | TEXT | JSON_VALUE,
+        "method": MCP_METHOD | JSON_VALUE,
+        "params": MCP_PARAMS | JSON_VALUE,
+    },
+)
+MCP_BODY = (MCP_MESSAGE | st.lists(MCP_MESSAGE, max_size=3)).map(lambda m: json.dumps(m).encode())
+BODY = BODY | MCP_BODY
+MCP_HEADERS = st.dictionaries(
+    st.sampled_from(["MCP-Protocol-Version", "Mcp-Method", "Mcp-Name", "Mcp-Session-Id"]),
+    st.sampled_from(["2026-07-28", "2025-06-18", "2099-01-01", "chat", "=?base64?Y2hhdA==?=", "=?base64?%%?="]).map(
+        str.encode
+    )
+    | MCP_METHOD.map(str.encode)
+    | HEADER_VALUE,
+    max_size=3,
+)
+EXTRA_HEADERS = st.tuples(EXTRA_HEADERS, MCP_HEADERS).map(lambda pair: {**pair[1], **pair[0]})
 
 
 @st.composite

@@ -59,6 +59,8 @@ def status(code: int, *needles: str) -> Check:
 WORKFLOW = {"inputs": {"topic": "ducks"}}
 COMPLETION = {"inputs": {"name": "Ada"}}
 BEARER = {"Authorization": f"Bearer {SECRET}"}
+OPENAI_CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
+OPENAI_STREAM = {**OPENAI_CHAT, "stream": True}
 MIX = (
     Kind("workflow stream", "open", "POST", "/workflow", {"json": WORKFLOW}, status(200, "event: workflow_finished")),
     Kind(
@@ -182,6 +184,115 @@ MIX = (
         "POST",
         "/duck",
         {"data": {"query": "hi"}},
+        lambda r, body: r.status_code == 200,
+        leave_after=b"word0",
+    ),
+    # the OpenAI-compatible routes (gallery.openai_compat)
+    Kind("openai models", "open", "GET", "/v1/models", {}, status(200, '"object": "list"')),
+    Kind("openai chat stream", "open", "POST", "/v1/chat/completions", {"json": OPENAI_STREAM}, status(200, "[DONE]")),
+    Kind(
+        "openai chat blocking",
+        "open",
+        "POST",
+        "/v1/chat/completions",
+        {"json": OPENAI_CHAT},
+        status(200, '"chat.completion"'),
+    ),
+    Kind(
+        "openai workflow",
+        "open",
+        "POST",
+        "/v1/chat/completions",
+        {"json": {**OPENAI_STREAM, "model": "workflow"}},
+        status(200, "[DONE]"),
+    ),
+    Kind(
+        "openai odd role and image part",
+        "open",
+        "POST",
+        "/v1/chat/completions",
+        {"json": {"model": "chat", "messages": [{"role": "robot", "content": [{"type": "image_url"}]}]}},
+        status(400, "invalid_request_error"),
+    ),
+    Kind(
+        "openai huge message list",
+        "open",
+        "POST",
+        "/v1/chat/completions",
+        {"json": {"model": "chat", "messages": [{"role": "user", "content": "x"}] * 5000}},
+        status(413, "request_too_large"),
+    ),
+    Kind(
+        "openai wrong key",
+        "locked",
+        "GET",
+        "/v1/models",
+        {"headers": {"Authorization": "Bearer no"}},
+        status(401, "invalid_api_key"),
+    ),
+    Kind(
+        "openai unknown model",
+        "open",
+        "POST",
+        "/v1/chat/completions",
+        {"json": {**OPENAI_CHAT, "model": "gpt-4o"}},
+        status(404, "model_not_found"),
+    ),
+    Kind(
+        "openai app fails",
+        "failing",
+        "POST",
+        "/v1/chat/completions",
+        {"json": OPENAI_STREAM},
+        lambda r, body: r.status_code in (200, 502) and b'"error"' in body,
+    ),
+    Kind(
+        "openai vanish mid-stream",
+        "slow",
+        "POST",
+        "/v1/chat/completions",
+        {"json": OPENAI_STREAM},
+        lambda r, body: r.status_code == 200,
+        leave_after=b"word0",
+    ),
+)
+
+
+# MCP (/mcp, gallery/mcp): a 2026-07-28 call with progress (SSE), a plain call, a listing,
+# a tool error, protocol errors, no key, GET, and a client that vanishes mid-call.
+MCP_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def mcp_call(name: str, arguments: dict, **meta: object) -> dict:
+    """kwargs for a 2026-07-28 `tools/call` (envelope and headers)."""
+    params = {"name": name, "arguments": arguments, "_meta": {**MCP_META, **meta}}
+    headers = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": name}
+    return {"json": {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}, "headers": headers}
+
+
+MCP_LIST = {"json": {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}}
+MIX = (
+    *MIX,
+    Kind("mcp tools/list", "open", "POST", "/mcp", MCP_LIST, status(200, '"run_workflow"')),
+    Kind(
+        "mcp call with progress",
+        "open",
+        "POST",
+        "/mcp",
+        mcp_call("run_workflow", WORKFLOW["inputs"], progressToken=1),
+        status(200, "notifications/progress", '"isError":false'),
+    ),
+    Kind("mcp call", "open", "POST", "/mcp", mcp_call("chat", {"query": "hi"}), status(200, '"isError": false')),
+    Kind("mcp tool error", "failing", "POST", "/mcp", mcp_call("run_workflow", {}), status(200, '"isError": true')),
+    Kind("mcp batch", "open", "POST", "/mcp", {"json": [MCP_LIST["json"]]}, status(400, "-32600")),
+    Kind("mcp no api_key", "locked", "POST", "/mcp", MCP_LIST, status(401, "missing_api_key")),
+    Kind("mcp GET", "open", "GET", "/mcp", {}, status(405, "method_not_allowed")),
+    Kind(
+        "mcp vanish mid-call",
+        "slow",
+        "POST",
+        "/mcp",
+        mcp_call("run_workflow", {}, progressToken="p"),
         lambda r, body: r.status_code == 200,
         leave_after=b"word0",
     ),

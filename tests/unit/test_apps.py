@@ -194,3 +194,25 @@ def test_an_app_that_is_gone_names_the_setting_to_fix() -> None:
     assert failure.message == (
         "The app set in `workflow_app` was not found in this workspace; choose another app in the endpoint's settings."
     )
+
+
+#: Dify 1.13.2's answer to every plugin call of a completion app (recorded:
+#: real-dify-1.13.2/inner-api/inner_completion_stream.*), as the daemon words it.
+COMPLETION_500 = rejected(500, '{"message":"Internal Server Error","code":"unknown","status":500}\n')
+
+
+def test_a_completion_app_answering_500_names_difys_defect_and_the_workaround() -> None:
+    failure = failure_of(COMPLETION_500, kind="completion")
+    assert (failure.code, failure.status) == ("completion_unsupported", 502)
+    assert "Dify 1.13.2 cannot run completion apps from a plugin" in failure.message
+    assert "workflow app" in failure.message
+    assert "`completion_app`" in failure.message
+    assert not [word for word in DAEMON_WORDS if word in failure.message]
+
+
+@pytest.mark.parametrize("kind", ["workflow", "chat"])
+def test_the_same_500_of_another_kind_of_app_is_a_generic_failure(kind: AppKind) -> None:
+    fields = {"query": "hi"} if kind == "chat" else {}
+    with pytest.raises(AppFailed) as raised:
+        call_for(kind, FakeAppInterface(error=COMPLETION_500), **fields).blocking()
+    assert (raised.value.code, raised.value.status) == ("app_failed", 502)

@@ -314,12 +314,13 @@ def test_sizes_at_the_unit_boundaries_read_in_the_larger_unit(size: int, said: s
     ("max_length", "max_files"), [(0, None), (1, 1), (3, 3), (None, None), ("3", None), (-1, None)]
 )
 def test_a_file_lists_limit_is_its_positive_max_length_else_none(max_length: object, max_files: int | None) -> None:
-    rule = FileInput.from_form_item("file-list", {"variable": "v", "max_length": max_length})
-    assert rule == FileInput("v", "file-list", frozenset(), frozenset(), max_files)
+    rule = InputForm.from_parameters({"user_input_form": [{"file-list": {"variable": "v", "max_length": max_length}}]})
+    assert rule.files["v"] == FileInput("v", "file-list", frozenset(), frozenset(), max_files)
 
 
 def test_a_single_file_input_takes_one_file_whatever_its_max_length() -> None:
-    assert FileInput.from_form_item("file", {"variable": "v", "max_length": 5}).max_files == 1
+    read = InputForm.from_parameters({"user_input_form": [{"file": {"variable": "v", "max_length": 5}}]})
+    assert read.files["v"].max_files == 1
 
 
 def test_odd_form_items_are_skipped_and_the_ones_after_them_read() -> None:

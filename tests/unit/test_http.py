@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from tests.conftest import manifest
 
 
 def test_the_realm_is_the_plugins_name_from_its_manifest() -> None:
-    assert manifest()["name"] == http.REALM
+    assert manifest()["name"] == http.realm()
     response = http.json_error(Unauthorized("Send the key.", code="missing_api_key"))
     assert response.headers["WWW-Authenticate"] == f'Bearer realm="{manifest()["name"]}"'
 
@@ -34,13 +36,13 @@ def test_an_unreadable_manifest_gives_the_neutral_realm(tmp_path: Path, content:
     path = tmp_path / "manifest.yaml"
     if content is not None:
         path.write_bytes(content)
-    assert http.realm_from_manifest(path) == http.FALLBACK_REALM
+    assert http.realm_of(http.read_manifest(path)) == http.FALLBACK_REALM
 
 
 def test_a_readable_manifest_gives_its_name(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_text("name: my_plugin\nversion: 0.1.0\n", encoding="utf-8")
-    assert http.realm_from_manifest(path) == "my_plugin"
+    assert http.realm_of(http.read_manifest(path)) == "my_plugin"
 
 
 @pytest.mark.parametrize(
@@ -77,9 +79,9 @@ def test_html_error_keeps_the_pages_headers_and_the_challenge() -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")
 
 
-def test_sse_response_sends_each_frame_as_its_own_chunk_with_anti_buffering_headers() -> None:
+def test_an_sse_response_sends_each_lone_frame_as_its_own_chunk_with_anti_buffering_headers() -> None:
     frames = [ServerSentEvent(comment="open"), ServerSentEvent.json("message", {"a": 1}, id="1")]
-    response = http.sse_response(frames)
+    response = http.sse_batch_response([frame] for frame in frames)
     assert response.content_type == "text/event-stream; charset=utf-8"
     assert response.headers["X-Accel-Buffering"] == "no"
     assert response.headers["Cache-Control"] == "no-cache"
@@ -94,9 +96,16 @@ def test_html_stream_sends_each_piece_as_it_comes() -> None:
 
 
 def test_shared_code_names_no_particular_plugin() -> None:
-    """provider/ is copied into other plugins as is: no word of this one in it."""
-    sources = Path(http.__file__).parent.glob("*.py")
-    offending = [path.name for path in sources if "gallery" in path.read_text(encoding="utf-8").lower()]
+    """provider/ is copied into other plugins as is: no word of this one in it, and no
+    import of the gallery's package (which a copy deletes)."""
+    sources = sorted(Path(http.__file__).parent.glob("*.py"))
+    assert len(sources) > 10
+    offending = [
+        path.name
+        for path in sources
+        for word in ("gallery", "duck", "鸭")
+        if word in path.read_text(encoding="utf-8").lower()
+    ]
     assert offending == []
 
 
@@ -117,7 +126,7 @@ def test_a_small_json_result_is_one_chunk() -> None:
 
 def test_a_huge_sse_frame_is_split_and_small_frames_are_not() -> None:
     frames = [ServerSentEvent(comment="open"), ServerSentEvent.json("text_chunk", {"text": "y" * BIG}, id="1")]
-    chunks = list(http.sse_response(frames).response)
+    chunks = list(http.sse_batch_response([frame] for frame in frames).response)
     assert chunks[0] == frames[0].encode()
     assert max(len(chunk) for chunk in chunks) <= http.MAX_CHUNK_BYTES
     assert b"".join(chunks[1:]) == frames[1].encode()
@@ -155,7 +164,6 @@ def test_a_json_response_has_the_status_asked_for() -> None:
 
 
 def test_streams_answer_200() -> None:
-    assert http.sse_response([]).status_code == 200
     assert http.sse_batch_response([]).status_code == 200
     assert http.html_stream([], {}).status_code == 200
 
@@ -163,3 +171,16 @@ def test_streams_answer_200() -> None:
 def test_pieces_that_fill_the_limit_exactly_are_one_chunk() -> None:
     groups = [[b"ab", b"cd"], [b"a", b"bcd", b"ef", b"gh"]]
     assert list(http.joined_chunks(groups, limit=4)) == [b"abcd", b"abcd", b"efgh"]
+
+
+def test_importing_the_http_helpers_reads_no_manifest() -> None:
+    """The manifest is read when first asked for, once (http.manifest), not at import."""
+    code = (
+        "import pathlib; reads = []; original = pathlib.Path.read_bytes\n"
+        "pathlib.Path.read_bytes = lambda self: reads.append(self.name) or original(self)\n"
+        "from provider import http, streaming, cors, settings, app_form, files\n"
+        "assert reads == [], reads\n"
+        "http.manifest(); http.realm(); http.manifest()\n"
+        "assert reads == ['manifest.yaml'], reads\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=Path(http.__file__).parent.parent, check=True, timeout=60)

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from werkzeug import Request
+from werkzeug.test import EnvironBuilder
 
 from provider import parsing
 from provider.errors import BadRequest
@@ -287,3 +289,23 @@ def test_a_multipart_request_with_too_many_parts_is_400() -> None:
 
 def test_the_daemons_empty_body_with_a_multipart_type_is_an_empty_run() -> None:
     assert post_form(parsing.EMPTY_CHUNKED_BODY).inputs == {}
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("https://dify.example/e/abc/duck", ("https", "dify.example", "/e/abc/duck")),
+        ("http://10.0.0.5:5002/e/abc", ("http", "10.0.0.5:5002", "/e/abc")),
+        ("javascript:alert(1)", None),
+        ("ftp://dify.example/e/abc", None),
+        ("https:///e/abc", None),
+        ("http://[::1", None),  # urlsplit refuses it: no URL
+        ("", None),
+        (None, None),
+    ],
+)
+def test_hook_url_reads_only_an_http_url_with_a_host(header: str | None, expected: tuple[str, str, str] | None) -> None:
+    parts = parsing.hook_url(header)
+    assert (None if parts is None else (parts.scheme, parts.netloc, parts.path)) == expected
+    r = Request(EnvironBuilder(path="/", headers={} if header is None else {"Dify-Hook-Url": header}).get_environ())
+    assert parsing.hook_url(r) == parts

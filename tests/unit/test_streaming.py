@@ -50,7 +50,7 @@ def test_stream_opens_at_once_then_one_numbered_frame_per_event() -> None:
 
 
 def test_an_event_without_a_name_is_sent_as_message() -> None:
-    frames = list(streaming.sse_frames(iter([{"answer": "hi"}]), 5))
+    frames = [frame for batch in streaming.sse_frame_batches(iter([{"answer": "hi"}]), 5) for frame in batch]
     assert frames[1].event == "message"
 
 
@@ -74,7 +74,7 @@ def test_silences_are_filled_with_keep_alive_comments() -> None:
         gate.wait(2)
         yield {"event": "workflow_finished"}
 
-    frames = streaming.sse_frames(events(), keepalive_seconds=0.01)
+    frames = (frame for batch in streaming.sse_frame_batches(events(), keepalive_seconds=0.01) for frame in batch)
     assert [next(frames).comment for _ in range(2)] == ["stream open", None]
     assert next(frames).comment == "keep-alive"
     gate.set()

@@ -9,7 +9,7 @@ from provider.errors import Unauthorized
 def test_the_kits_api_key_401_still_challenges_bearer() -> None:
     error = Unauthorized("Send the key.", code="missing_api_key")
     assert error.scheme == "Bearer"
-    assert http.json_error(error).headers["WWW-Authenticate"] == f'Bearer realm="{http.REALM}"'
+    assert http.json_error(error).headers["WWW-Authenticate"] == f'Bearer realm="{http.realm()}"'
 
 
 def test_a_401_of_another_scheme_claims_no_bearer_challenge() -> None:
@@ -23,4 +23,4 @@ def test_a_401_of_another_scheme_claims_no_bearer_challenge() -> None:
 
 def test_a_named_scheme_is_the_one_challenged() -> None:
     response = http.json_error(Unauthorized("Log in.", scheme="Basic"))
-    assert response.headers["WWW-Authenticate"] == f'Basic realm="{http.REALM}"'
+    assert response.headers["WWW-Authenticate"] == f'Basic realm="{http.realm()}"'

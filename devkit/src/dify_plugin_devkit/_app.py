@@ -19,9 +19,11 @@ from aiohttp import web
 from dify_plugin_devkit._apps import DEFAULT_APPS_FILE, AppBackend
 from dify_plugin_devkit._backwards import BackwardsInvoker
 from dify_plugin_devkit._config import DevkitConfig, load_config
+from dify_plugin_devkit._console import say
 from dify_plugin_devkit._daemon import Daemon
 from dify_plugin_devkit._declarations import PluginInfo, load_plugin
 from dify_plugin_devkit._difypkg import unpack
+from dify_plugin_devkit._index import index_page
 from dify_plugin_devkit._runtime import PluginRuntime, ServerlessRuntime, StdioRuntime
 from dify_plugin_devkit._sessions import SessionRegistry
 from dify_plugin_devkit._state import DEFAULT_STATE_DIR, PluginState
@@ -44,6 +46,10 @@ class DevkitOptions:
     # storage and uploaded files (overrides devkit.yaml's state_dir; default
     # <plugin_dir>/.devkit-state, also with --package)
     state_dir: Path | None = None
+    # a line per request on stderr (`run` does; `--log-all` adds the polled /health/check,
+    # /devkit/* and serverless app-call requests)
+    request_log: bool = False
+    log_all_requests: bool = False
 
 
 class Devkit:
@@ -79,8 +85,10 @@ class Devkit:
             DEFAULT_APPS_FILE,
             *self.config.app_files,
             extra=self.config.inline_apps,
-            file_lookup=self.state.files.get,  # `tool_file_id` inputs: files the plugin uploaded
+            file_lookup=self.state.uploads.app_file,  # `tool_file_id` inputs: files the plugin uploaded
             real_apps=self.config.real_apps,  # answered by a real Dify's Service API
+            dify=self.config.dify,  # which Dify's behaviour (version, quirks)
+            dsl_apps=self.config.dsl_apps,  # apps from Dify DSL files
         )
 
     async def start(self) -> None:
@@ -95,7 +103,15 @@ class Devkit:
             state=self.state,
             app_stream_timeout=self.config.daemon.app_stream_timeout,
         )
-        daemon = Daemon(self.config.endpoints, self.config.daemon, sessions, invoker)
+        daemon = Daemon(
+            self.config.endpoints,
+            self.config.daemon,
+            sessions,
+            invoker,
+            request_log=(lambda line: say("http", line)) if self.options.request_log else None,
+            log_everything=self.options.log_all_requests,
+        )
+        daemon.index = lambda: index_page(self)  # `/`: every endpoint on one page
         if self.state is not None:
             self.state.add_routes(daemon.app.router)  # /files/... (Dify's) and /devkit/storage|files
         # handlers end once the plugin is gone; do not wait a minute for slow clients on Ctrl-C

@@ -9,7 +9,7 @@ The error texts are the daemon's, because plugin code (and its users) see them.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -83,9 +83,34 @@ def describe_app_error(error: AppCallError) -> str:
     return f"invoke app failed: request failed with status code: {error.status} and respond with: {body}"
 
 
+def describe_request_error(error: AppCallError) -> str:
+    """A failed plain (not streamed) call to Dify's inner API, worded as the daemon's
+    http_requests.RequestAndParse words it."""
+    if isinstance(error, AppUnreachableError):
+        return error.reason
+    if error.status == 200:  # Dify answered, with an `error` in its envelope
+        return error.message
+    return f"request failed with status code: {error.status} and respond with: {error.response_text()}"
+
+
 #: calldify.FetchApp decodes whatever Dify answers as `{"data": {"data": ...}}`; an error
 #: JSON (e.g. 400 for "app not found") has no `data`, so the daemon reports only this.
 FETCH_APP_NO_DATA = "fetch app failed: data is nil"
+
+
+def _stamped_answer(event: dict[str, Any], now_ns: int) -> dict[str, Any]:
+    """`event` with its answer delta replaced by its send time (AppSpec.stamp_answers)."""
+    stamp = f" devkit_sent_ns={now_ns}"
+    if event.get("event") in ("message", "agent_message") and event.get("answer"):
+        return {**event, "answer": stamp}
+    data = event.get("data")
+    if event.get("event") == "text_chunk" and isinstance(data, dict) and data.get("text"):
+        return {**event, "data": {**data, "text": stamp}}
+    return event
+
+
+#: App calls kept in `BackwardsInvoker.app_call_log`.
+APP_CALL_LOG = 1000
 
 
 class BackwardsInvoker:
@@ -111,6 +136,9 @@ class BackwardsInvoker:
         # is a leak (the daemon cuts a local session's call; a serverless plugin
         # holds its transaction open until it stops reading)
         self.open_app_calls = 0
+        # the last APP_CALL_LOG app calls, oldest first: which conversation each one
+        # asked for and which it used (GET /devkit/app-calls)
+        self.app_call_log: deque[dict[str, Any]] = deque(maxlen=APP_CALL_LOG)
 
     async def answer(self, invoke_type: str, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         if invoke_type in _APP_TYPES and not self.app_permission:
@@ -127,6 +155,12 @@ class BackwardsInvoker:
                 yield error_event(request_id, FETCH_APP_NO_DATA)
             else:
                 yield response_event(request_id, parameters, "struct")
+        elif invoke_type == "upload_file" and self.apps.real.upload_target is not None:
+            # inner-API apps declared: the file goes to that Dify, as the daemon sends it
+            try:
+                yield response_event(request_id, await self.apps.real.upload_file(request), "struct")
+            except AppCallError as error:
+                yield error_event(request_id, f"upload file failed: {describe_request_error(error)}")
         elif self.state is not None and invoke_type in ("storage", "upload_file"):
             try:
                 yield response_event(request_id, self.state.invoke(invoke_type, request), "struct")
@@ -143,13 +177,26 @@ class BackwardsInvoker:
     async def _invoke_app(self, request_id: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         app_id = request.get("app_id")
         self.app_calls[str(app_id)] += 1
+        entry: dict[str, Any] = {
+            "app_id": str(app_id),
+            "response_mode": request.get("response_mode"),
+            "query": request.get("query"),
+            "conversation_id": request.get("conversation_id") or None,  # what the plugin asked for
+            "used_conversation_id": None,  # what the app answered in (chat apps)
+        }
+        self.app_call_log.append(entry)
         spec = self.apps.get(app_id) if isinstance(app_id, str) else None
         stamp = spec is not None and spec.stamp_events and request.get("response_mode") == "streaming"
+        stamp_answer = spec is not None and spec.stamp_answers and request.get("response_mode") == "streaming"
         self.open_app_calls += 1
         try:
             async for value in iterate_until(self.apps.invoke(request), self.app_stream_timeout):
+                if entry["used_conversation_id"] is None and isinstance(value, dict):
+                    entry["used_conversation_id"] = value.get("conversation_id")
                 if stamp:  # as late as possible: the next step is the write to the plugin
                     value = {**value, "devkit_sent_ns": time.time_ns()}
+                if stamp_answer:
+                    value = _stamped_answer(value, time.time_ns())
                 yield response_event(request_id, value)
         except TimeoutError:
             yield error_event(request_id, f"read app failed: {APP_READ_TIMEOUT_ERROR}")

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dify_plugin_devkit._apps import AppSpec, ServiceApiApp, parse_apps
+from dify_plugin_devkit._apps import AppSpec, parse_apps
+from dify_plugin_devkit._apps.dify import DifyBehaviour, parse_dify
+from dify_plugin_devkit._apps.dsl import DslApp, is_dsl_entry, load_dsl_app
+from dify_plugin_devkit._apps.inner_api import is_inner_api_entry, parse_inner_app
+from dify_plugin_devkit._apps.real_apps import RealApp
 from dify_plugin_devkit._apps.service_api import is_service_api_entry, parse_service_app, read_env
 from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
@@ -22,7 +26,7 @@ from dify_plugin_devkit._sdk import ProviderConfig
 
 Kind = ProviderConfig.Config
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples", "state_dir"}
+_TOP_LEVEL = {"endpoints", "apps", "daemon", "plugin_env", "examples", "state_dir", "dify"}
 _DAEMON_KEYS = {
     "max_execution_timeout",
     "oversize_body",
@@ -83,7 +87,7 @@ class DevkitConfig:
     # apps declared in the configuration itself (`apps:` entries that are mappings)
     inline_apps: tuple[AppSpec, ...] = ()
     # real apps, answered by a Dify through its Service API (`service_api:` entries)
-    real_apps: tuple[ServiceApiApp, ...] = ()
+    real_apps: tuple[RealApp, ...] = ()
     daemon: DaemonOptions = field(default_factory=DaemonOptions)
     plugin_env: dict[str, str] = field(default_factory=dict)
     # "METHOD /path" -> a query string ("?q=1") for GET, a JSON body otherwise (or curl's
@@ -92,6 +96,12 @@ class DevkitConfig:
     examples: dict[str, str | None] = field(default_factory=dict)
     # where storage and uploaded files are kept (relative paths: from this file's folder)
     state_dir: Path | None = None
+    # which Dify the apps behave like (`dify: {version, quirks}`; _apps/dify.py)
+    dify: DifyBehaviour = field(default_factory=DifyBehaviour)
+    # apps from Dify DSL files (`{id, dsl: path}` entries; _apps/dsl.py)
+    dsl_apps: tuple[DslApp, ...] = ()
+    # without devkit.yaml: the required settings given a placeholder value (see placeholder_value)
+    placeholders: tuple[str, ...] = ()
 
 
 def _app_selector(value: Any, where: str) -> dict[str, Any]:
@@ -195,27 +205,54 @@ def _unreadable(error: YamlFileError) -> str:
     return f"cannot read: {error.detail}"
 
 
-def _real_apps(apps: list[Any], path: Path) -> tuple[ServiceApiApp, ...]:
-    """The `service_api:` entries, `${VAR}`s taken from the environment or `.env` beside `path`."""
-    entries = [(index, a) for index, a in enumerate(apps) if is_service_api_entry(a)]
+def _real_apps(apps: list[Any], path: Path) -> tuple[RealApp, ...]:
+    """The `service_api:` and `inner_api:` entries, `${VAR}`s taken from the environment or `.env` beside `path`."""
+    entries = [(index, a) for index, a in enumerate(apps) if is_service_api_entry(a) or is_inner_api_entry(a)]
     if not entries:
         return ()
     env = read_env(path.parent)
-    real: list[ServiceApiApp] = []
+    real: list[RealApp] = []
     for index, entry in entries:
-        app = parse_service_app(entry, f"{path}: apps[{index}]", env, path.parent / ".env")
+        parse = parse_inner_app if is_inner_api_entry(entry) else parse_service_app
+        app = parse(entry, f"{path}: apps[{index}]", env, path.parent / ".env")
         if any(other.id == app.id for other in real):
             raise ConfigError(f"{path}: apps[{index}] (id {app.id!r}): id: declared twice")
         real.append(app)
     return tuple(real)
 
 
+#: An app-selector's placeholder by its scope: a built-in demo app of that kind.
+_DEMO_APP_BY_SCOPE = {"chat": "demo-chat-echo", "workflow": "demo-workflow", "completion": "demo-completion"}
+
+
+def placeholder_value(declaration: ProviderConfig) -> Any | None:
+    """What the default instance (no devkit.yaml) gives a required setting without a
+    default, so that any plugin starts with no file to write first: a text that says
+    what it is, a demo app, the first option, false. None: no sensible stand-in
+    (model and tool selectors): the setting stays missing and says so."""
+    kind = declaration.type
+    if kind in (Kind.SECRET_INPUT, Kind.TEXT_INPUT):
+        return f"devkit-placeholder-{declaration.name}"
+    if kind is Kind.APP_SELECTOR:
+        return _DEMO_APP_BY_SCOPE.get(str(declaration.scope or ""), "demo-chat-echo")
+    if kind is Kind.SELECT and declaration.options:
+        return declaration.options[0].value
+    if kind is Kind.BOOLEAN:
+        return False
+    return None
+
+
 def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> DevkitConfig:
-    """Parse and validate devkit.yaml (None → one instance `devkit` with default settings)."""
+    """Parse and validate devkit.yaml (None → one instance `devkit` with default settings,
+    and placeholders for the required settings that have none)."""
     if path is None:
-        return DevkitConfig(
-            None, (EndpointInstance("devkit", "devkit", validate_settings({}, declarations, "default")),)
-        )
+        filled = {
+            d.name: value
+            for d in declarations
+            if d.required and d.default in (None, "") and (value := placeholder_value(d)) is not None
+        }
+        settings = validate_settings(filled, declarations, "default")
+        return DevkitConfig(None, (EndpointInstance("devkit", "devkit", settings),), placeholders=tuple(filled))
     try:
         raw = read_yaml(path) or {}
     except YamlFileError as error:
@@ -258,7 +295,12 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
     apps = raw.get("apps") or []
     if not isinstance(apps, list) or not all(isinstance(a, str | dict) for a in apps):
         raise ConfigError(f"{path}: apps: expected a list of app fixture files or app declarations")
-    demos = [a for a in apps if isinstance(a, dict) and not is_service_api_entry(a)]
+    demos = [
+        a
+        for a in apps
+        if isinstance(a, dict) and not is_service_api_entry(a) and not is_inner_api_entry(a) and not is_dsl_entry(a)
+    ]
+    dsl_apps = tuple(load_dsl_app(a, base, f"{path}: apps[{index}]") for index, a in enumerate(apps) if is_dsl_entry(a))
     inline = parse_apps({"apps": demos}, f"{path} (inline apps)")
     real_apps = _real_apps(apps, path)
     env = raw.get("plugin_env") or {}
@@ -278,4 +320,6 @@ def load_config(path: Path | None, declarations: tuple[ProviderConfig, ...]) -> 
         daemon=_daemon_options(raw.get("daemon"), str(path)),
         plugin_env={str(k): str(v) for k, v in env.items()},
         state_dir=base / Path(state_dir).expanduser() if state_dir is not None else None,
+        dify=parse_dify(raw.get("dify"), str(path)),
+        dsl_apps=dsl_apps,
     )

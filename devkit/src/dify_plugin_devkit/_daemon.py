@@ -8,6 +8,9 @@
 - `/health/check`: 200 while a plugin process is ready.
 - `/devkit/stats`: app calls per app id, the plugin's pid and restarts (devkit only,
   for tests and benchmarks).
+- `/devkit/app-calls`: the last 1,000 app calls with the conversation each used (devkit only).
+- `/`: a page listing the endpoints (devkit only; the daemon's 404 without one).
+- with a request log, one line per request once its response is done.
 
 Behaviour follows internal/service/endpoint.go and io_tunnel/endpoint_service.go
 of dify-plugin-daemon, including its quirks (headers are only sent with the first
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import html
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +35,7 @@ from dify_plugin_devkit._deadline import iterate_until
 from dify_plugin_devkit._gojson import go_json
 from dify_plugin_devkit._request_codec import IncomingRequest, serialize_request
 from dify_plugin_devkit._runtime.base import InvokeFailed, PluginRuntime
-from dify_plugin_devkit._sessions import SessionMessage, SessionRegistry
+from dify_plugin_devkit._sessions import Session, SessionMessage, SessionRegistry
 
 # Headers that describe the plugin↔daemon hop, not the response to the client.
 _HOP_BY_HOP = frozenset({"transfer-encoding", "connection", "keep-alive"})
@@ -81,6 +85,49 @@ def plugin_error_text(message: SessionMessage) -> str:
     )
 
 
+#: Where an endpoint request keeps its session (the request log counts its app calls).
+SESSION_KEY = web.RequestKey("devkit_session", Session)
+#: The status an endpoint response was sent with: a client that read a whole body of
+#: known length may close before the plugin's `end` (the handler is then cancelled).
+STATUS_KEY = web.RequestKey("devkit_status", int)
+#: Paths polled by tools (tests, benchmarks, a serverless plugin's app calls): the request
+#: log leaves them out unless asked (`--log-all`), as they would drown the lines a person reads.
+QUIET_PREFIXES = ("/health/check", "/devkit/", "/backwards-invocation/")
+
+RequestLog = Callable[[str], None]
+
+
+def request_log_middleware(log: RequestLog, *, everything: bool = False) -> Any:
+    """One line per request once its response is done: method, path (no query: it may
+    hold a key), status, time, the app calls it made. `make dev` prints these."""
+
+    @web.middleware
+    async def log_requests(request: web.Request, handler: Any) -> web.StreamResponse:
+        started = time.monotonic()
+        status: int | str = "-"
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except asyncio.CancelledError:
+            status = request.get(STATUS_KEY, "-")  # what the client got before it closed
+            if status == "-":
+                status = "(client went away)"
+            raise
+        except web.HTTPException as error:
+            status = error.status
+            raise
+        finally:
+            if everything or not request.path.startswith(QUIET_PREFIXES):
+                session = request.get(SESSION_KEY)
+                calls = session.app_calls if session is not None else 0
+                ms = (time.monotonic() - started) * 1000
+                extra = f" ({calls} app call{'s' if calls != 1 else ''})" if calls else ""
+                log(f"{request.method} {request.path} {status} {ms:.0f} ms{extra}")
+
+    return log_requests
+
+
 class Daemon:
     """aiohttp application emulating the daemon for one plugin."""
 
@@ -90,15 +137,25 @@ class Daemon:
         options: DaemonOptions,
         sessions: SessionRegistry,
         invoker: BackwardsInvoker,
+        *,
+        request_log: RequestLog | None = None,
+        log_everything: bool = False,
     ) -> None:
         self.instances = {i.hook_id: i for i in instances}
         self.options = options
         self.sessions = sessions
         self.invoker = invoker
         self.runtime: PluginRuntime | None = None
-        self.app = web.Application(client_max_size=options.max_body_bytes + 1, middlewares=[_no_route])
+        # the devkit's page at `/` (HTML); None: `/` is the daemon's 404 like any other path
+        self.index: Callable[[], str] | None = None
+        middlewares = [_no_route]
+        if request_log is not None:
+            middlewares.insert(0, request_log_middleware(request_log, everything=log_everything))
+        self.app = web.Application(client_max_size=options.max_body_bytes + 1, middlewares=middlewares)
+        self.app.router.add_get("/", self.index_page)
         self.app.router.add_get("/health/check", self.health)
         self.app.router.add_get("/devkit/stats", self.stats)
+        self.app.router.add_get("/devkit/app-calls", self.app_calls)
         self.app.router.add_post("/backwards-invocation/transaction", self.transaction)
         for method in ROUTED_METHODS:
             self.app.router.add_route(method, "/e/{hook_id}/{path:.*}", self.endpoint)
@@ -131,6 +188,19 @@ class Daemon:
         if self.invoker.state is not None:
             body.update(self.invoker.state.stats())  # storage_ops, uploads
         return web.json_response(body)
+
+    async def app_calls(self, request: web.Request) -> web.Response:
+        """Devkit-only: the last app calls, oldest first, each with the conversation it
+        asked for (`conversation_id`) and the one the app answered in
+        (`used_conversation_id`): a test can prove N turns went to ONE conversation."""
+        return web.json_response({"calls": list(self.invoker.app_call_log)})
+
+    # -- / -------------------------------------------------------------------------
+    async def index_page(self, request: web.Request) -> web.Response:
+        """Devkit-only: a page listing the endpoints (the real daemon answers `/` with 404)."""
+        if self.index is None:
+            return route_not_found()
+        return web.Response(text=self.index(), content_type="text/html", charset="utf-8")
 
     # -- /e/<hook_id> -> /e/<hook_id>/ ---------------------------------------------
     @staticmethod
@@ -179,6 +249,7 @@ class Daemon:
         )
         raw = serialize_request(incoming, instance.hook_id)
         session = self.sessions.open(endpoint_id=instance.hook_id)
+        request[SESSION_KEY] = session  # the request log reads its app calls
         relay = _Relay(request)
         loop = asyncio.get_running_loop()
         try:
@@ -244,6 +315,7 @@ class Daemon:
             }
             return web.json_response(body, status=400)
 
+        session.count_call(invoke[0])
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         heartbeat = asyncio.ensure_future(self._heartbeat(response))
@@ -311,6 +383,7 @@ class _Relay:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         self.response = web.StreamResponse(status=self.status, headers=headers)
         await self.response.prepare(self.request)
+        self.request[STATUS_KEY] = self.status
         self.started = True
 
     async def _error(self, message: SessionMessage) -> None:

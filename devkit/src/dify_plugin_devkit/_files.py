@@ -102,6 +102,23 @@ class StoredFile:
         }
 
 
+@dataclass(frozen=True)
+class AppFile:
+    """What an app's file input knows of an uploaded file (the `FileLookup`'s answer):
+    the record, a signed URL to read it, and its bytes (the bridges upload them)."""
+
+    name: str
+    mime_type: str
+    size: int
+    extension: str
+    tenant_id: str
+    url: str
+    path: Path
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+
 def tool_file_extension(mime_type: str) -> str:
     """ToolFileManager's extension: `guess_extension(mimetype) or ".bin"`."""
     return mimetypes.guess_extension(mime_type) or ".bin"
@@ -271,6 +288,15 @@ class FileService:
         sign = self.secret.sign(f"file-preview|{stored.id}|{timestamp}|{nonce}")
         url = f"{self.base_url()}/files/tools/{stored.id}{stored.extension}"
         return f"{url}?timestamp={timestamp}&nonce={nonce}&sign={sign}"
+
+    def app_file(self, file_id: str) -> AppFile | None:
+        """An uploaded file as an app run sees it: the record and a signed URL to read it
+        (Dify's File.generate_url: the tool file's preview URL)."""
+        stored = self.store.get(file_id)
+        if stored is None:
+            return None
+        url = self.preview_url(stored)
+        return AppFile(stored.name, stored.mime_type, stored.size, stored.extension, stored.tenant_id, url, stored.path)
 
     def _fresh(self, message: str, timestamp: str, sign: str) -> bool:
         """verify_plugin_file_signature / verify_tool_file_signature (ValueError on a

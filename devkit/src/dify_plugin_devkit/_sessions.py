@@ -38,6 +38,12 @@ class Session:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     inbox: asyncio.Queue[SessionMessage] = field(default_factory=asyncio.Queue)
     closed: bool = False
+    # app calls (`self.session.app...`) the plugin made for this request: `make dev`'s log line
+    app_calls: int = 0
+
+    def count_call(self, invoke_type: str) -> None:
+        if invoke_type == "app":
+            self.app_calls += 1
 
     def envelope(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """A daemon→plugin line for this session, every field the daemon sends."""

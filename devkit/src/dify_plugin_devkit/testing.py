@@ -72,6 +72,11 @@ class RunningDevkit:
         """How many app calls the devkit answered so far, per app id."""
         return dict(self.stats()["app_calls"])
 
+    def app_call_log(self) -> list[dict[str, Any]]:
+        """The last app calls, oldest first: `{"app_id", "response_mode", "query",
+        "conversation_id" (asked for), "used_conversation_id" (answered in)}`."""
+        return list(httpx.get(f"{self.base_url}/devkit/app-calls", timeout=10).json()["calls"])
+
     def storage(self, encoding: str = "hex") -> dict[str, Any]:
         """The plugin's storage: `{"keys": [{"key", "size", "value"}], "used", "quota", ...}`
         (values in hex, or base64 with `encoding="base64"`)."""

@@ -27,7 +27,7 @@ def _greenlets() -> tuple[int, int]:
     except ImportError:
         return -1, -1
     root = os.getcwd()  # the plugin's folder: the daemon starts the plugin there
-    mine = (os.path.join(root, "provider") + os.sep, os.path.join(root, "endpoints") + os.sep)
+    mine = tuple(os.path.join(root, part) + os.sep for part in ("provider", "gallery", "endpoints"))
     live = busy = 0
     for o in gc.get_objects():
         if not isinstance(o, greenlet) or o.dead:

@@ -15,6 +15,8 @@ gevent.monkey.patch_all = lambda *args, **kwargs: None
 try:
     import endpoints.duck
     import endpoints.gallery
+    import endpoints.openai_chat
+    import endpoints.openai_models
     import endpoints.preflight
     import endpoints.runner  # noqa: F401 - imported here, unpatched, for the tests
 finally:

@@ -62,7 +62,7 @@ def test_an_app_that_cannot_be_read_is_shown_as_unavailable() -> None:
     page = body(invoke(request(), APPS, fetch_app))
     assert (
         "Not available: the app set in <code>workflow_app</code> was not found in this workspace; the workspace "
-        "owner must choose another app in the endpoint&#x27;s settings (app_not_found)"
+        "owner must choose another app in the endpoint&#39;s settings (app_not_found)"
     ) in page
     assert "<code>completion_app</code> was not found" in page
     assert "<form" not in page
@@ -81,7 +81,7 @@ def test_a_keyed_page_asks_for_the_key_and_opens_with_it_in_the_url() -> None:
     assert "That API key is wrong." in body(wrong)
     page = body(invoke(request(query_string={"key": "s3cret"}), keyed, FakeFetchApp(parameters=FORM)))
     assert '<input type="password" id="api-key" autocomplete="off" value="s3cret">' in page
-    assert "-H &quot;Authorization: Bearer $API_KEY&quot;" in page
+    assert "-H &#34;Authorization: Bearer $API_KEY&#34;" in page
 
 
 def test_a_bearer_key_opens_the_page_without_writing_the_key_into_it() -> None:
@@ -96,7 +96,7 @@ def test_invalid_settings_are_a_page_naming_the_setting() -> None:
     response = invoke(request(), {"keepalive_seconds": "soon"})
     assert response.status_code == 503
     assert response.content_type == "text/html; charset=utf-8"
-    assert "This endpoint&#x27;s settings need fixing by the workspace owner:" in body(response)
+    assert "This endpoint&#39;s settings need fixing by the workspace owner:" in body(response)
     assert "keepalive_seconds" in body(response)
     assert nonce_of(response)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from . import events, scripts
+from .dify import DifyBehaviour
+from .dsl import DslApp, DslRun
 from .errors import AppCallError
-from .events import Event, NodeRun
+from .events import Event, MessageContext, NodeRun
 from .inputs import FileLookup, validate_inputs
+from .real_apps import RealApp, RealApps
 from .scripts import Inputs, Run
-from .service_api import ServiceApiApp, ServiceApiApps
 from .spec import WORKFLOW_MODES, AppSpec, load_apps
 
 
@@ -63,12 +66,23 @@ class AppBackend:
         *,
         max_conversations: int = 10_000,
         file_lookup: FileLookup | None = None,
-        real_apps: Iterable[ServiceApiApp] = (),
+        real_apps: Iterable[RealApp] = (),
+        dify: DifyBehaviour | None = None,
+        dsl_apps: Iterable[DslApp] = (),
     ) -> None:
+        self.dify = dify if dify is not None else DifyBehaviour()
         self._apps: dict[str, AppSpec] = {}
         for app in apps:
             self._apps[app.id] = app
-        self.real = ServiceApiApps(real_apps)
+        # apps from Dify DSL files (dsl.py): chat and completion ones run as demo apps
+        self._dsl: dict[str, DslApp] = {}
+        for dsl_app in dsl_apps:
+            self._dsl[dsl_app.id] = dsl_app
+            if dsl_app.basic is not None:
+                self._apps[dsl_app.id] = dsl_app.basic
+            else:
+                self._apps.pop(dsl_app.id, None)
+        self.real = RealApps(real_apps)
         self._conversations: dict[tuple[str, str], Conversation] = {}  # insertion-ordered
         self.max_conversations = max_conversations
         self.file_lookup = file_lookup
@@ -79,12 +93,14 @@ class AppBackend:
         *paths: Path,
         extra: Iterable[AppSpec] = (),
         file_lookup: FileLookup | None = None,
-        real_apps: Iterable[ServiceApiApp] = (),
+        real_apps: Iterable[RealApp] = (),
+        dify: DifyBehaviour | None = None,
+        dsl_apps: Iterable[DslApp] = (),
     ) -> AppBackend:
-        """Apps of several fixture files, then `extra` ones (declared inline); a later
-        declaration adds an app or replaces the same-id one."""
+        """Apps of several fixture files, then `extra` ones (declared inline), then the
+        DSL apps; a later declaration adds an app or replaces the same-id one."""
         apps = [*(app for path in paths for app in load_apps(path)), *extra]
-        return cls(apps, file_lookup=file_lookup, real_apps=real_apps)
+        return cls(apps, file_lookup=file_lookup, real_apps=real_apps, dify=dify, dsl_apps=dsl_apps)
 
     def get(self, app_id: str) -> AppSpec | None:
         return self._apps.get(app_id)
@@ -93,6 +109,11 @@ class AppBackend:
     def apps(self) -> list[AppSpec]:
         return list(self._apps.values())
 
+    @property
+    def dsl_apps(self) -> list[DslApp]:
+        """The apps read from Dify DSL files."""
+        return list(self._dsl.values())
+
     def fetch_app(self, app_id: str) -> dict[str, Any]:
         """What the SDK's `fetch_app` returns: the app's parameters (Dify's `/parameters`).
 
@@ -100,7 +121,12 @@ class AppBackend:
         (internal/core/dify_invocation/calldify/http_request.go) unwraps that `data`, so
         the plugin gets the parameters themselves. AppCallError for an unknown app.
         """
-        return events.app_parameters(self._lookup(app_id))
+        if isinstance(app_id, str) and app_id in self._dsl:
+            return dict(self._dsl[app_id].parameters)
+        spec = self._lookup(app_id)
+        if isinstance(spec, DslApp):
+            return dict(spec.parameters)
+        return events.app_parameters(spec)
 
     async def fetch_parameters(self, app_id: str) -> dict[str, Any]:
         """`fetch_app` for any app: a real one's parameters come from its Dify."""
@@ -120,27 +146,41 @@ class AppBackend:
         """
         real = self.real.get(request.get("app_id"))
         if real is not None:
-            async with aclosing(self.real.invoke(real, request)) as answer:
+            async with aclosing(self.real.invoke(real, request, self.file_lookup)) as answer:
                 async for event in answer:
                     yield event
             return
         run, streaming = self._start(request)
+        if isinstance(run, DslRun):
+            async with aclosing(run.stream()) as graph:
+                if streaming:
+                    async for event in graph:
+                        yield event
+                else:
+                    yield await _blocking_response(run.app.mode, run.message, graph)
+            return
         async with aclosing(_with_faults(run)) as stream:
             if streaming:
                 async for event in stream:
                     yield event
             else:
-                yield await _blocking_response(run, stream)
+                yield await _blocking_response(run.spec.mode, run.message, stream)
 
     # --- validation and conversations (no awaits: see module docstring) -------------
 
-    def _lookup(self, app_id: object) -> AppSpec:
-        spec = self._apps.get(app_id) if isinstance(app_id, str) else None
+    def _lookup(self, app_id: object) -> AppSpec | DslApp:
+        """The app (a graph DSL app, or a demo app), or Dify's 400 `app not found`."""
+        if not isinstance(app_id, str):
+            raise AppCallError.invalid_param("app not found")
+        dsl_app = self._dsl.get(app_id)
+        if dsl_app is not None and dsl_app.graph is not None:
+            return dsl_app
+        spec = self._apps.get(app_id)
         if spec is None:
             raise AppCallError.invalid_param("app not found")
         return spec
 
-    def _start(self, request: Mapping[str, Any]) -> tuple[Run, bool]:
+    def _start(self, request: Mapping[str, Any]) -> tuple[Run | DslRun, bool]:
         """Check the request as Dify does, in Dify's order, and plan the run."""
         response_mode = request.get("response_mode")
         if response_mode not in ("streaming", "blocking"):
@@ -159,26 +199,50 @@ class AppBackend:
 
         spec = self._lookup(request.get("app_id"))
         streaming = response_mode == "streaming"
+        if spec.mode == "completion" and self.dify.has("completion_from_plugin_fails", spec.quirks):
+            # Dify 1.13.2's reverse invocation passes {"inputs", "files"}; the generator reads args["query"]
+            raise AppCallError.server_error("KeyError: 'query' (Dify 1.13.2 cannot run a completion app for a plugin)")
         if not spec.is_chat:
             inputs = validate_inputs(spec, raw_inputs, self.file_lookup)
+            if isinstance(spec, DslApp):
+                return DslRun(spec, inputs), streaming
+            self._model_reachable(spec.id)
             return Run.plan(spec, query="", inputs=inputs, turn=1, conversation_id=None), streaming
         if not query:
             raise AppCallError.invalid_param("missing query")
         if spec.mode == "agent-chat" and not streaming:
             # AgentChatAppGenerator.generate checks this before anything else
             raise AppCallError.invalid_param("Agent Chat App does not support blocking mode")
+        if conversation_id and not _is_uuid(conversation_id):
+            if self.dify.has("malformed_conversation_id_is_500", spec.quirks):
+                raise AppCallError.server_error(f"invalid input syntax for type uuid: {conversation_id!r}")
+            raise AppCallError.invalid_param("")
         conversation = self._conversation(spec, conversation_id or "", raw_inputs)
+        if isinstance(spec, DslApp):
+            turn = conversation.add_turn(query)
+            message = MessageContext.start(conversation.id)
+            return DslRun(spec, conversation.inputs, query=query, message=message, turn=turn), streaming
+        self._model_reachable(spec.id)
         turn = conversation.add_turn(query)
         run = Run.plan(spec, query=query, inputs=conversation.inputs, turn=turn, conversation_id=conversation.id)
         return run, streaming
 
-    def _conversation(self, spec: AppSpec, conversation_id: str, raw_inputs: Mapping[str, Any]) -> Conversation:
+    def _model_reachable(self, app_id: str) -> None:
+        """A DSL chat or completion app whose entry says `fail:`: its model cannot be
+        reached, which Dify reports before any event (recorded: inner_basic_stream)."""
+        dsl_app = self._dsl.get(app_id)
+        if dsl_app is not None and dsl_app.model_fail is not None:
+            raise AppCallError.invalid_param(dsl_app.model_fail)
+
+    def _conversation(
+        self, spec: AppSpec | DslApp, conversation_id: str, raw_inputs: Mapping[str, Any]
+    ) -> Conversation:
         """The conversation to continue, or a new one.
 
         An unknown id is Dify's `ConversationNotExistsError()`: a ValueError without a
-        text, so 400 `invalid_param` with an empty message. Recent chatflows
-        (advanced-chat) start a new conversation instead. The plugin-supplied `user` is
-        not part of the key: Dify ignores it for endpoint calls.
+        text, so 400 `invalid_param` with an empty message, for chatflows too (recorded:
+        inner_chat_unknown_conv_stream). The plugin-supplied `user` is not part of the
+        key: Dify ignores it for endpoint calls.
         """
         if conversation_id:
             conversation = self._conversations.get((spec.id, conversation_id))
@@ -186,8 +250,7 @@ class AppBackend:
                 if spec.mode == "advanced-chat":
                     conversation.inputs = validate_inputs(spec, raw_inputs, self.file_lookup)
                 return conversation
-            if spec.mode != "advanced-chat":
-                raise AppCallError.invalid_param("")
+            raise AppCallError.invalid_param("")
         conversation = Conversation(id=events.new_id(), inputs=validate_inputs(spec, raw_inputs, self.file_lookup))
         self._conversations[(spec.id, conversation.id)] = conversation
         while len(self._conversations) > self.max_conversations:
@@ -259,9 +322,11 @@ def _fault_events(run: Run, progress: _Progress) -> list[Event]:
     # fail_as == "workflow": the running node fails, and with it the run
     ctx = run.workflow_context()
     failed = [
-        events.node_finished(ctx, NodeRun.of_started(data, started), None, status="failed", error=spec.fail_message)
+        events.node_finished(ctx, NodeRun.of_started(data, started), {}, status="failed", error=spec.fail_message)
         for data, started in progress.open_nodes.values()
     ]
+    # Dify 1.13.2 counts the failed node among the run's exceptions (recorded: inner_wf_fail_stream)
+    progress.exceptions += len(failed)
     failed.append(_run_end(run, progress, tokens, status="failed", error=spec.fail_message))
     if run.message is not None:
         # a chatflow then reports the failure as an error (advanced_chat/generate_task_pipeline.py)
@@ -281,12 +346,20 @@ def _run_end(run: Run, progress: _Progress, tokens: int, *, status: str, error: 
     )
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 async def _forever() -> None:
     """Wait until cancelled: an app that stopped sending without ending."""
     await asyncio.get_running_loop().create_future()
 
 
-async def _blocking_response(run: Run, stream: AsyncIterator[Event]) -> Event:
+async def _blocking_response(mode: str, message: MessageContext | None, stream: AsyncIterator[Event]) -> Event:
     """Dify's blocking response, built from the run's stream.
 
     An `error` event is re-raised the way Dify's blocking pipelines do it, inside the
@@ -301,17 +374,18 @@ async def _blocking_response(run: Run, stream: AsyncIterator[Event]) -> Event:
                 raise AppCallError.invalid_param(event["message"])
             raise AppCallError.server_error(event["message"])
         collected.append(event)
-    if run.spec.mode == "workflow":
+    if mode == "workflow":
         return events.workflow_blocking(_last(collected, "workflow_finished"))
-    message = run.message_context()
+    if message is None:
+        raise RuntimeError(f"a {mode} run has no message")
     answer = "".join(e["answer"] for e in collected if e["event"] in ("message", "agent_message"))
     replaced = [e["answer"] for e in collected if e["event"] == "message_replace"]
     if replaced:
         answer = replaced[-1]
     usage = _last(collected, "message_end")["metadata"]["usage"]
-    if run.spec.mode == "completion":
+    if mode == "completion":
         return events.completion_blocking(message, answer, usage)
-    return events.chat_blocking(message, run.spec.mode, answer, usage)
+    return events.chat_blocking(message, mode, answer, usage)
 
 
 def _last(collected: list[Event], kind: str) -> Event:

@@ -67,8 +67,11 @@ class AppCallError(DevkitError):
 
     def response_text(self) -> str:
         """The error body as Dify's API sends it: the real one when there is one, else the
-        JSON as flask-restx writes it (`json.dumps` plus a newline)."""
-        return self.body_text if self.body_text is not None else json.dumps(self._body) + "\n"
+        JSON as Dify 1.13.2 writes it: compact, `/` escaped as `\\/`, plus a newline
+        (recorded: tests/fixtures/real-dify-1.13.2/inner-api/*.body)."""
+        if self.body_text is not None:
+            return self.body_text
+        return json.dumps(self._body, separators=(",", ":")).replace("/", "\\/") + "\n"
 
     def __repr__(self) -> str:
         return f"AppCallError({self.message!r}, status={self.status!r}, code={self.code!r})"

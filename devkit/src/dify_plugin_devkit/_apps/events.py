@@ -95,16 +95,36 @@ class MessageContext:
         return {**self.wrapper(event), "task_id": self.task_id}
 
 
+#: Who runs an app for a plugin: Dify's inner API answers with this end user when the
+#: daemon sends no user id (recorded: `sys.user_id` and `created_by.user` of inner_*).
+DEFAULT_USER = "DEFAULT-USER"
+_DEFAULT_USER_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "devkit:end-user:DEFAULT-USER"))
+
+
 def usage(prompt_tokens: int, completion_tokens: int, latency: float) -> dict[str, Any]:
-    """`metadata.usage` of `message_end` and blocking responses (the price is zero: no model)."""
+    """`metadata.usage` of `message_end` and blocking responses: LLMUsage as Dify 1.13.2
+    sends it (prices are zero: no model; recorded: inner_chat_stream_new)."""
     return {
         "prompt_tokens": prompt_tokens,
+        "prompt_unit_price": "0.0",
+        "prompt_price_unit": "0.0",
+        "prompt_price": "0.0",
         "completion_tokens": completion_tokens,
+        "completion_unit_price": "0.0",
+        "completion_price_unit": "0.0",
+        "completion_price": "0.0",
         "total_tokens": prompt_tokens + completion_tokens,
-        "total_price": "0",
+        "total_price": "0.0",
         "currency": "USD",
-        "latency": round(latency, 3),
+        "latency": float(round(latency, 3)),
+        "time_to_first_token": float(round(latency, 3)),
+        "time_to_generate": 0.0,
     }
+
+
+def metadata(usage_: Mapping[str, Any]) -> dict[str, Any]:
+    """`metadata` of `message_end` and of a chat's blocking response."""
+    return {"annotation_reply": None, "retriever_resources": [], "usage": dict(usage_)}
 
 
 def message(ctx: MessageContext, delta: str, from_variable_selector: list[str] | None = None) -> Event:
@@ -152,7 +172,7 @@ def message_end(ctx: MessageContext, usage_: Mapping[str, Any]) -> Event:
     return {
         **ctx.envelope("message_end"),
         "id": ctx.message_id,
-        "metadata": {"usage": dict(usage_), "retriever_resources": []},
+        "metadata": metadata(usage_),
         "files": [],
     }
 
@@ -177,7 +197,7 @@ def chat_blocking(ctx: MessageContext, mode: str, answer: str, usage_: Mapping[s
         "conversation_id": ctx.conversation_id,
         "mode": mode,
         "answer": answer,
-        "metadata": {"usage": dict(usage_), "retriever_resources": []},
+        "metadata": metadata(usage_),
         "created_at": ctx.created_at,
     }
 
@@ -212,16 +232,31 @@ class WorkflowContext:
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def start(cls, app_id: str, inputs: Mapping[str, Any], message: MessageContext | None = None) -> Self:
-        """A run; for a chatflow pass its message so both share task id and fields."""
+    def start(
+        cls,
+        app_id: str,
+        inputs: Mapping[str, Any],
+        message: MessageContext | None = None,
+        query: str = "",
+        turn: int = 1,
+    ) -> Self:
+        """A run; for a chatflow pass its message (both share task id and fields), its
+        query and turn number. `inputs` gets the `sys.*` variables appended."""
+        run_id, workflow_id = new_id(), workflow_id_for(app_id)
+        chat_query = query if message is not None else None
         return cls(
             task_id=message.task_id if message else new_id(),
-            workflow_run_id=new_id(),
-            workflow_id=workflow_id_for(app_id),
+            workflow_run_id=run_id,
+            workflow_id=workflow_id,
             created_at=now(),
-            inputs=dict(inputs),
+            inputs={**inputs, **system_inputs(app_id, workflow_id, run_id, chat_query, turn)},
             message=message,
         )
+
+    def start_node_variables(self) -> dict[str, Any]:
+        """The Start node's inputs and outputs (see `start_node_variables`)."""
+        conversation_id = self.message.conversation_id if self.message is not None else None
+        return start_node_variables(self.inputs, conversation_id, self.created_at)
 
     def wrapper(self, event: str) -> Event:
         """The converter's fields: a chatflow's message fields, a workflow's run id."""
@@ -312,26 +347,54 @@ def workflow_started(ctx: WorkflowContext) -> Event:
             "workflow_id": ctx.workflow_id,
             "inputs": dict(ctx.inputs),
             "created_at": ctx.created_at,
+            "reason": "initial",
         },
     }
 
 
 def node_started(ctx: WorkflowContext, node: NodeRun) -> Event:
+    """A node begins. Dify 1.13.2 sends no inputs yet (`inputs: null`; they come with
+    node_finished) and an `agent_strategy` (null but on agent nodes)."""
+    head = node.data()
+    del head["created_at"]
     return {
         **ctx.envelope("node_started"),
-        "data": {**node.data(), "extras": {}, "iteration_id": None, "loop_id": None},
+        "data": {
+            **head,
+            "inputs": None,
+            "inputs_truncated": False,
+            "created_at": node.created_at,
+            "extras": {},
+            "iteration_id": None,
+            "loop_id": None,
+            "agent_strategy": None,
+        },
     }
 
 
-def _node_end_data(node: NodeRun, outputs: Mapping[str, Any] | None, status: str, error: str | None) -> dict[str, Any]:
+def _node_end_data(
+    node: NodeRun,
+    outputs: Mapping[str, Any] | None,
+    status: str,
+    error: str | None,
+    process_data: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A finished node as Dify 1.13.2 sends it: `*_truncated` flags, `process_data` `{}`
+    and `execution_metadata` null on plain nodes (recorded: inner_wf_stream_good)."""
+    head = node.data()
+    del head["created_at"]
     return {
-        **node.data(),
-        "process_data": None,
+        **head,
+        "inputs_truncated": False,
+        "process_data": dict(process_data or {}),
+        "process_data_truncated": False,
         "outputs": dict(outputs) if outputs is not None else None,
+        "outputs_truncated": False,
         "status": status,
         "error": error,
         "elapsed_time": node.elapsed(),
-        "execution_metadata": {},
+        "execution_metadata": None,
+        "created_at": node.created_at,
         "finished_at": now(),
         "files": [],
         "iteration_id": None,
@@ -345,9 +408,10 @@ def node_finished(
     outputs: Mapping[str, Any] | None,
     status: str = "succeeded",
     error: str | None = None,
+    process_data: Mapping[str, Any] | None = None,
 ) -> Event:
     """A node's end: `succeeded`, `failed` (the run fails) or `exception` (the run goes on)."""
-    return {**ctx.envelope("node_finished"), "data": _node_end_data(node, outputs, status, error)}
+    return {**ctx.envelope("node_finished"), "data": _node_end_data(node, outputs, status, error, process_data)}
 
 
 def node_retry(ctx: WorkflowContext, node: NodeRun, error: str, retry_index: int) -> Event:
@@ -437,9 +501,11 @@ def agent_log(
     }
 
 
-def text_chunk(ctx: WorkflowContext, node_id: str, delta: str) -> Event:
-    """A workflow's streamed piece of output text, tagged with the variable it belongs to."""
-    return {**ctx.plain("text_chunk"), "data": {"text": delta, "from_variable_selector": [node_id, "text"]}}
+def text_chunk(ctx: WorkflowContext, node_id: str, delta: str, selector: list[str] | None = None) -> Event:
+    """A workflow's streamed piece of output text, tagged with the variable it belongs to
+    (`[node_id, "text"]` unless `selector` says otherwise)."""
+    chosen = selector if selector is not None else [node_id, "text"]
+    return {**ctx.plain("text_chunk"), "data": {"text": delta, "from_variable_selector": list(chosen)}}
 
 
 def tts_message(ctx: WorkflowContext | MessageContext, audio: str) -> Event:
@@ -475,13 +541,45 @@ def workflow_finished(
             "elapsed_time": round(time.monotonic() - ctx.started, 6),
             "total_tokens": total_tokens,
             "total_steps": total_steps,
-            "created_by": None,
+            "created_by": {"id": _DEFAULT_USER_ID, "user": DEFAULT_USER},
             "created_at": ctx.created_at,
             "finished_at": now(),
             "exceptions_count": exceptions_count,
             "files": [],
         },
     }
+
+
+def system_inputs(
+    app_id: str, workflow_id: str, run_id: str, query: str | None = None, turn: int = 1
+) -> dict[str, Any]:
+    """The `sys.*` variables `workflow_started` lists after the app's inputs (a chatflow's
+    also `sys.query` and `sys.dialogue_count`; recorded: inner_chat_stream_new)."""
+    system: dict[str, Any] = {
+        "sys.files": [],
+        "sys.user_id": DEFAULT_USER,
+        "sys.app_id": app_id,
+        "sys.workflow_id": workflow_id,
+        "sys.workflow_run_id": run_id,
+    }
+    if query is not None:
+        system["sys.query"] = query
+        system["sys.dialogue_count"] = turn
+    return system
+
+
+def start_node_variables(started: Mapping[str, Any], conversation_id: str | None, created_at: int) -> dict[str, Any]:
+    """What the Start node reports as its inputs and outputs: `workflow_started`'s
+    inputs plus `sys.conversation_id` (chatflow, after `sys.query`) or `sys.timestamp`
+    (workflow, last)."""
+    if conversation_id is None:
+        return {**started, "sys.timestamp": created_at}
+    variables: dict[str, Any] = {}
+    for key, value in started.items():
+        if key == "sys.dialogue_count":
+            variables["sys.conversation_id"] = conversation_id
+        variables[key] = value
+    return variables
 
 
 def workflow_error(ctx: WorkflowContext, fields: Mapping[str, Any]) -> Event:
@@ -524,7 +622,7 @@ def app_parameters(spec: AppSpec) -> dict[str, Any]:
     lists the variables in form order, each as `{type: {...}}` with the fields of
     Dify's form items.
     """
-    tts: dict[str, Any] = {"enabled": False}
+    tts: dict[str, Any] = {"enabled": False, "language": "", "voice": ""}
     if spec.tts:
         tts = {"enabled": True, "autoPlay": "enabled", "voice": "", "language": ""}
     workflow_style = spec.mode in ("workflow", "advanced-chat")
@@ -538,15 +636,9 @@ def app_parameters(spec: AppSpec) -> dict[str, Any]:
         "annotation_reply": {"enabled": False},
         "more_like_this": {"enabled": False},
         "user_input_form": [form_item(v, workflow_style=workflow_style) for v in spec.variables],
-        "sensitive_word_avoidance": {"enabled": False, "type": "", "configs": []},
-        "file_upload": {
-            "image": {
-                "enabled": False,
-                "number_limits": 3,
-                "detail": "high",
-                "transfer_methods": ["remote_url", "local_file"],
-            }
-        },
+        "sensitive_word_avoidance": {"enabled": False},
+        # off: `{"enabled": false}` without further keys (recorded: inner_fetch_app_chatflow)
+        "file_upload": {"enabled": False},
         "system_parameters": dict(SYSTEM_PARAMETERS),
     }
 
@@ -561,11 +653,9 @@ def form_item(variable: VariableSpec, *, workflow_style: bool) -> dict[str, Any]
     item["required"] = variable.required
     if kind in ("text-input", "paragraph", "file-list"):
         item["max_length"] = variable.max_length
-    if kind not in FILE_VARIABLE_TYPES:
-        default: Any = variable.default
-        if default is None and kind in ("text-input", "paragraph", "select"):
-            default = ""
-        item["default"] = default
+    if kind not in FILE_VARIABLE_TYPES and variable.default is not None:
+        # Dify 1.13.2 lists a default only when the app sets one (recorded: inner_fetch_app_workflow)
+        item["default"] = variable.default
     if kind == "select" or workflow_style:
         item["options"] = list(variable.options)
     if kind in FILE_VARIABLE_TYPES:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import AppCallError
-from .spec import FILE_VARIABLE_TYPES, AppSpec, VariableSpec
+from .spec import FILE_VARIABLE_TYPES, VariableSpec
 
 
 class StoredFileInfo(Protocol):
@@ -64,25 +64,34 @@ class InputFile:
     extension: str
     mime_type: str
     size: int
+    #: the workspace and a URL that reads the file, when the lookup knows them
+    tenant_id: str | None = None
+    url: str | None = None
 
     def summary(self) -> str:
         """How a file reads in an answer: `name (type, N bytes)`."""
         return f"{self.filename} ({self.type}, {self.size} bytes)"
 
     def to_mapping(self) -> dict[str, Any]:
-        """The file as Dify's events show it (File.to_dict: workflow inputs, node inputs/outputs)."""
-        return {
-            "dify_model_identity": "__dify__file__",
-            "id": None,
-            "type": self.type,
-            "transfer_method": "tool_file",
-            "remote_url": None,
-            "related_id": self.tool_file_id,
-            "filename": self.filename,
-            "extension": self.extension,
-            "mime_type": self.mime_type,
-            "size": self.size,
-        }
+        """The file as Dify's events show it (File.to_dict: workflow inputs, node inputs/outputs;
+        recorded: inner_wf_file_tool_file), `tenant_id` and `url` when the lookup knows them."""
+        mapping: dict[str, Any] = {"dify_model_identity": "__dify__file__", "id": None}
+        if self.tenant_id is not None:
+            mapping["tenant_id"] = self.tenant_id
+        return (
+            mapping
+            | {
+                "type": self.type,
+                "transfer_method": "tool_file",
+                "remote_url": None,
+                "related_id": self.tool_file_id,
+                "filename": self.filename,
+                "extension": self.extension,
+                "mime_type": self.mime_type,
+                "size": self.size,
+            }
+            | ({"url": self.url} if self.url is not None else {})
+        )
 
 
 def render_value(value: Any) -> str:
@@ -107,7 +116,16 @@ def to_event_value(value: Any) -> Any:
     return value
 
 
-def validate_inputs(spec: AppSpec, raw: Mapping[str, Any], file_lookup: FileLookup | None) -> dict[str, Any]:
+class FormApp(Protocol):
+    """What the input checks need of an app: its mode and its form's variables."""
+
+    @property
+    def mode(self) -> str: ...
+    @property
+    def variables(self) -> list[VariableSpec]: ...
+
+
+def validate_inputs(spec: FormApp, raw: Mapping[str, Any], file_lookup: FileLookup | None) -> dict[str, Any]:
     """The declared variables' values, checked and converted as Dify's generators do."""
     values = {variable.name: _validate(variable, raw.get(variable.name)) for variable in spec.variables}
     values = {name: value.replace("\x00", "") if isinstance(value, str) else value for name, value in values.items()}
@@ -229,6 +247,8 @@ def _resolve(mapping: Mapping[str, Any], file_lookup: FileLookup | None, *, stri
         extension=extension,
         mime_type=stored.mime_type,
         size=stored.size,
+        tenant_id=getattr(stored, "tenant_id", None),
+        url=getattr(stored, "url", None),
     )
 
 

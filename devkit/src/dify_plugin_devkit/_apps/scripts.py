@@ -47,9 +47,34 @@ def render_text(spec: AppSpec, query: str, inputs: Inputs, turn: int) -> str:
             return render_value(inputs[name])
         if name == "query":
             return query
+        if name == "turn":
+            return str(turn)
         return match.group(0)
 
     return PLACEHOLDER.sub(fill, template)
+
+
+def render_outputs(spec: AppSpec, inputs: Inputs, answer: str) -> dict[str, Any]:
+    """A workflow run's outputs: the app's `outputs` filled in, else `{"text": answer}`."""
+    if spec.outputs is None:
+        return {"text": answer}
+    values = {**{name: to_event_value(value) for name, value in inputs.items()}, "answer": answer}
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            alone = PLACEHOLDER.fullmatch(value)
+            if alone is not None and alone.group(1) in values:
+                return values[alone.group(1)]  # "{{count}}": the number itself, not its text
+            return PLACEHOLDER.sub(
+                lambda m: answer if m.group(1) == "answer" else render_value(inputs.get(m.group(1))), value
+            )
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        return value
+
+    return {name: fill(value) for name, value in spec.outputs.items()}
 
 
 @dataclass(frozen=True)
@@ -77,7 +102,7 @@ class Run:
         workflow = None
         if spec.mode in ("workflow", "advanced-chat"):
             event_inputs = {name: to_event_value(value) for name, value in inputs.items()}
-            workflow = WorkflowContext.start(spec.id, event_inputs, message)
+            workflow = WorkflowContext.start(spec.id, event_inputs, message, query=query, turn=turn)
         return cls(
             spec=spec,
             query=query,
@@ -189,8 +214,12 @@ async def _advanced_chat(run: Run) -> AsyncGenerator[Event, None]:
     """advanced-chat (chatflow): the graph, with `message`s during the llm node, then end."""
     ctx = run.message_context()
     async for event in _graph(run, lambda node_id, delta: events.message(ctx, delta, [node_id, "text"])):
+        if event["event"] == "workflow_finished":
+            # Dify 1.13.2 ends the message before the run (recorded: inner_chat_stream_new)
+            for extra in [*_message_extras(run), events.message_end(ctx, run.usage())]:
+                yield extra
         yield event
-    for event in [*_message_extras(run), events.message_end(ctx, run.usage()), *_tts_end(run, ctx)]:
+    for event in _tts_end(run, ctx):
         yield event
 
 
@@ -213,12 +242,12 @@ async def _graph(run: Run, delta_event: Callable[[str, str], Event]) -> AsyncIte
     ctx = run.workflow_context()
     nodes = run.spec.effective_nodes
     yield events.workflow_started(ctx)
-    predecessor: str | None = None
     streamed = False
     exceptions = 0
-    for index, node in enumerate(nodes, start=1):
+    for node in nodes:
         node_inputs, outputs = _node_io(run, node)
-        node_run = NodeRun.start(node.id, node.type, node.title, index, predecessor, node_inputs)
+        # Dify 1.13.2 reports every node with index 1 and no predecessor (recorded: inner_wf_stream_good)
+        node_run = NodeRun.start(node.id, node.type, node.title, 1, None, node_inputs)
         yield events.node_started(ctx, node_run)
         for attempt in range(1, node.retries + 1):
             yield events.node_retry(ctx, node_run, node.error_text, attempt)
@@ -240,11 +269,13 @@ async def _graph(run: Run, delta_event: Callable[[str, str], Event]) -> AsyncIte
             yield events.node_finished(ctx, node_run, error_outputs, status="exception", error=node.error_text)
         else:
             yield events.node_finished(ctx, node_run, outputs)
-        predecessor = node.id
-    outputs_key = "answer" if run.spec.mode == "advanced-chat" else "text"
+    if run.spec.mode == "advanced-chat":
+        final: dict[str, Any] = {"answer": run.text}
+    else:
+        final = render_outputs(run.spec, run.inputs, run.text)
     yield events.workflow_finished(
         ctx,
-        {outputs_key: run.text},
+        final,
         total_tokens=run.prompt_tokens + len(run.tokens),
         total_steps=len(nodes),
         status="partial-succeeded" if exceptions else "succeeded",
@@ -275,10 +306,10 @@ def _agent_logs(run: Run, ctx: WorkflowContext, node_run: NodeRun) -> list[Event
 def _node_io(run: Run, node: NodeSpec) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a node of each type takes and gives, roughly as in Dify's node run records."""
     if node.type == "start":
-        start = {name: to_event_value(value) for name, value in run.inputs.items()}
-        if run.spec.mode == "advanced-chat":
-            start["sys.query"] = run.query
+        start = run.workflow_context().start_node_variables()
         return start, start
+    if node.type == "end" and run.spec.mode == "workflow":
+        return {}, render_outputs(run.spec, run.inputs, run.text)  # the End node gives the run's outputs
     if node.type in ("llm", "end", "agent"):
         return {}, {"text": run.text}
     if node.type == "answer":

@@ -19,6 +19,8 @@ from dify_plugin_devkit._declarations.problems import error_message, format_loc
 from dify_plugin_devkit._declarations.yamlfile import YamlFileError, read_yaml
 from dify_plugin_devkit._errors import ConfigError
 
+from .dify import QUIRKS
+
 AppMode = Literal["chat", "agent-chat", "advanced-chat", "workflow", "completion"]
 ScriptName = Literal["echo", "answer", "workflow", "completion"]
 #: How a fault shows: Dify's in-stream `error` event; the call breaking mid-stream
@@ -194,6 +196,19 @@ class AppSpec(_Strict):
     #: `time.time_ns()` as it hands the event to the plugin, so that a client on the
     #: same machine can measure each event's delay. Not a Dify field: off by default.
     stamp_events: bool = False
+    #: Quirks of the emulated Dify switched for this app only (`dify.py`: QUIRKS), e.g.
+    #: `{completion_from_plugin_fails: false}`: this app runs as a later Dify runs it.
+    quirks: dict[str, bool] = Field(default_factory=dict)
+    #: Benchmarks of routes that pass on only the answer's text (an OpenAI-compatible
+    #: route): each streamed delta (`answer` of a message, `data.text` of a text_chunk)
+    #: is replaced by ` devkit_sent_ns=<time.time_ns()>`, taken as the devkit hands the
+    #: event to the plugin. Not a Dify behaviour: off by default.
+    stamp_answers: bool = False
+    #: A workflow's outputs (`workflow_finished` and the blocking result), name -> value:
+    #: any YAML value (string, number, boolean, list, mapping); strings take `{{variable}}`
+    #: and `{{answer}}` (the streamed text) placeholders, and a string that is one
+    #: placeholder alone keeps the value's type. Default: `{text: "{{answer}}"}`.
+    outputs: dict[str, Any] | None = None
 
     @property
     def is_chat(self) -> bool:
@@ -213,6 +228,10 @@ class AppSpec(_Strict):
         self._check_variables()
         self._check_nodes()
         self._check_faults()
+        unknown = sorted(set(self.quirks) - set(QUIRKS))
+        if unknown:
+            raise ValueError(f"quirks: unknown quirk '{unknown[0]}'; the devkit knows {sorted(QUIRKS)}")
+        self._check_outputs()
         if self.mode == "workflow":
             for knob in ("message_files", "replace_with"):
                 if knob in self.model_fields_set:
@@ -256,13 +275,30 @@ class AppSpec(_Strict):
         """Every `{{name}}` must be fillable; Dify passes only declared variables through."""
         known = {v.name for v in self.variables}
         if self.is_chat:
-            known.add("query")
+            known |= {"query", "turn"}  # turn: which turn of the conversation this is (1, 2, ...)
         for name in PLACEHOLDER.findall(self.answer or ""):
             if name not in known:
                 raise ValueError(
                     f"answer: placeholder {{{{{name}}}}} is neither a declared variable"
-                    + (" nor 'query'" if self.is_chat else "")
+                    + (" nor 'query' nor 'turn'" if self.is_chat else "")
                 )
+
+    def _check_outputs(self) -> None:
+        if self.outputs is None:
+            return
+        if self.mode != "workflow":
+            raise ValueError(f"outputs: only a workflow app's run has named outputs, not '{self.mode}'")
+        if not self.outputs:
+            raise ValueError("outputs: name at least one output (or leave outputs out: `text` is the answer)")
+        known = {v.name for v in self.variables} | {"answer"}
+        for name, value in self.outputs.items():
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"outputs: {name!r} is not a variable name (letters, digits, _)")
+            for placeholder in _placeholders(value):
+                if placeholder not in known:
+                    raise ValueError(
+                        f"outputs.{name}: placeholder {{{{{placeholder}}}}} is neither a declared variable nor 'answer'"
+                    )
 
     def _check_variables(self) -> None:
         names = [v.name for v in self.variables]
@@ -281,6 +317,17 @@ class AppSpec(_Strict):
             raise ValueError(f"nodes: duplicate id '{duplicates[0]}'")
         if not any(n.type == "llm" and n.status == "succeeded" for n in self.nodes):
             raise ValueError("nodes: need a node of type 'llm' that succeeds (the answer streams while it runs)")
+
+
+def _placeholders(value: Any) -> list[str]:
+    """The `{{name}}`s in an output value, strings inside lists and mappings included."""
+    if isinstance(value, str):
+        return PLACEHOLDER.findall(value)
+    if isinstance(value, list):
+        return [name for item in value for name in _placeholders(item)]
+    if isinstance(value, dict):
+        return [name for item in value.values() for name in _placeholders(item)]
+    return []
 
 
 class _FixtureFile(_Strict):

@@ -231,6 +231,7 @@ class StdioRuntime(PluginRuntime):
         except InvokeRequestError as error:
             session.inbox.put_nowait(error_message("invoke_dify_error", f"invoke dify failed: {error}"))
             return
+        session.count_call(invoke[0])
         async for payload in self.invoker.answer(*invoke):
             if process.returncode is not None or session.closed:
                 return
