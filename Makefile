@@ -11,7 +11,7 @@ DEVKIT_CONFIG ?= dev/devkit.yaml
 # devkit as a package, dev/devkit.txt): the targets below use what is there.
 LINTED := main.py endpoints provider tests $(wildcard devkit gallery bench)
 
-.PHONY: setup dev dev-serverless test lint check package mutate bench fuzz soak clean
+.PHONY: setup dev dev-serverless test test-fast lint check package mutate bench fuzz soak clean
 
 # Re-sync the venv whenever the lock, a project file or the bootstrap changes.
 $(SYNCED): pyproject.toml uv.lock dev/bootstrap.sh \
@@ -29,9 +29,17 @@ dev: $(SYNCED)
 dev-serverless: DEVKIT_ARGS += --serverless
 dev-serverless: dev
 
-## make test: every test (the plugin's and the devkit's)
+## make test: every test (the plugin's and the devkit's), in parallel: TEST_WORKERS
+## pytest-xdist workers (default 2; TEST_WORKERS=0 runs in this process), each taking a
+## whole test file at a time (--dist loadfile: a module's devkit starts once)
+TEST_WORKERS ?= 2
 test: $(SYNCED)
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+## make test-fast: the edit loop (< 20 s): unit tests and in-process endpoint tests
+## (tests/unit, tests/unit/endpoints), no devkit, no browser, no plugin process
+test-fast: $(SYNCED)
+	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
 ## make fuzz: the long random fuzz of every route, in both install methods (FUZZ_EXAMPLES
 ## per install method, 10,000 by default: 20,000 in all; ~10-20 min), plus the endpoint

@@ -476,7 +476,7 @@ def test_request_errors_do_not_wait_for_first_event_delay() -> None:
     spec = app(id="slow", mode="chat", script="answer", answer="x", first_event_delay=5)
     start = time.monotonic()
     collect_failure(backend(spec), chat_request("slow", ""))
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 4  # not the 5 s delay (slack for a busy machine)
 
 
 # --- fixtures ---------------------------------------------------------------------

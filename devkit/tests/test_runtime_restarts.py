@@ -22,12 +22,20 @@ import httpx
 import pytest
 from support import PROBE_PLUGIN
 
+from dify_plugin_devkit._runtime.stdio import WRITE_RETRY_BUDGET
 from dify_plugin_devkit.testing import MODES, RunningDevkit, pid_alive, start_devkit
 
 CONFIG = {
     "endpoints": [{"hook_id": "probe", "settings": {"greeting": "hello"}}],
     "daemon": {"max_execution_timeout": 2},
 }
+#: Serverless: the call's deadline runs from the moment it is sent, restart included, so a
+#: 2 s one fails a request that waits for a restart on a busy machine; no test here needs
+#: it short (local's `killed by timeout` is the endpoint's timer, from the first chunk).
+SERVERLESS_CONFIG = {**CONFIG, "daemon": {"max_execution_timeout": 60}}
+#: Bounds for waits on a restart: a plugin start-up takes about a second on an idle
+#: machine, many on a busy one (the devkit itself allows READY_TIMEOUT, 60 s).
+RESTART_TIMEOUT = 120.0
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -37,12 +45,13 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def devkit(mode: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDevkit]:
-    devkit = start_devkit(PROBE_PLUGIN, CONFIG, workdir=tmp_path_factory.mktemp(mode), mode=mode)
+    config = SERVERLESS_CONFIG if mode == "serverless" else CONFIG
+    devkit = start_devkit(PROBE_PLUGIN, config, workdir=tmp_path_factory.mktemp(mode), mode=mode)
     yield devkit
     devkit.stop()
 
 
-def wait_for_restart(devkit: RunningDevkit, restarts: int, timeout: float = 15.0) -> dict:
+def wait_for_restart(devkit: RunningDevkit, restarts: int, timeout: float = RESTART_TIMEOUT) -> dict:
     deadline = time.monotonic() + timeout
     while (stats := devkit.stats())["plugin_restarts"] < restarts or stats["plugin_pid"] is None:
         assert time.monotonic() < deadline, f"the plugin was not restarted: {stats}"
@@ -65,7 +74,17 @@ class Served:
 
 
 def served(devkit: RunningDevkit) -> Served:
-    return Served(httpx.get(devkit.url("probe", "/framing"), timeout=15))
+    return Served(httpx.get(devkit.url("probe", "/framing"), timeout=RESTART_TIMEOUT))
+
+
+def kill(pid: int) -> None:
+    """SIGKILL the plugin and return once it is dead: a request sent while the kernel has
+    not yet closed its stdin could still be written to it, and never be answered."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + RESTART_TIMEOUT
+    while pid_alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} outlived SIGKILL"
+        time.sleep(0.01)
 
 
 def test_crashed_plugin_is_restarted_and_serves_the_next_request(devkit: RunningDevkit, mode: str) -> None:
@@ -73,10 +92,11 @@ def test_crashed_plugin_is_restarted_and_serves_the_next_request(devkit: Running
     if mode == "local":
         # nobody fails the request that was on the dead process: it waits for its client to give up
         with pytest.raises(httpx.ReadTimeout):
-            httpx.get(devkit.url("probe", "/exit?when=now&code=3"), timeout=1.5)
+            httpx.get(devkit.url("probe", "/exit?when=now&code=3"), timeout=5)
     else:
-        # the daemon retries a call that got no answer (the new process dies too), until its deadline
-        response = httpx.get(devkit.url("probe", "/exit?when=now&code=3"), timeout=15)
+        # the daemon retries a call that got no answer (the new process dies too), until its
+        # attempts (or its deadline) run out
+        response = httpx.get(devkit.url("probe", "/exit?when=now&code=3"), timeout=RESTART_TIMEOUT)
         assert response.status_code == 500
         inner = json.loads(json.loads(response.json()["message"])["message"])
         assert inner["error_type"] == "PluginDaemonInnerError"
@@ -96,7 +116,7 @@ def test_request_in_flight_when_the_plugin_dies_ends_with_what_the_daemon_writes
 ) -> None:
     before = devkit.stats()
     started = time.monotonic()
-    response = httpx.get(devkit.url("probe", "/exit?when=after-chunk&code=4"), timeout=15)
+    response = httpx.get(devkit.url("probe", "/exit?when=after-chunk&code=4"), timeout=RESTART_TIMEOUT)
     assert response.status_code == 200
     assert response.text.startswith("first\n")
     tail = response.text.removeprefix("first\n")
@@ -115,19 +135,37 @@ def test_request_in_flight_when_the_plugin_dies_ends_with_what_the_daemon_writes
 
 def test_plugin_killed_from_outside_is_restarted(devkit: RunningDevkit) -> None:
     before = devkit.stats()
-    os.kill(before["plugin_pid"], signal.SIGKILL)
+    kill(before["plugin_pid"])
     stats = wait_for_restart(devkit, before["plugin_restarts"] + 1)
     assert stats["last_plugin_exit"] == "killed by SIGKILL"
     assert served(devkit)
 
 
-def test_request_during_a_restart_waits_for_the_new_process(devkit: RunningDevkit) -> None:
+def test_request_during_a_restart_waits_for_the_new_process(devkit: RunningDevkit, mode: str) -> None:
     """The daemon retries writing the request for up to 6 s (invokePluginOnce); a
-    restart takes about a second."""
-    before = devkit.stats()
-    os.kill(before["plugin_pid"], signal.SIGKILL)
-    assert served(devkit)
-    assert devkit.stats()["plugin_restarts"] == before["plugin_restarts"] + 1
+    restart takes about a second. On a busy machine it can take longer, and then the
+    daemon's 500 `no proper instance` is the right answer: that is checked (the restart
+    really took longer than the budget), and the kill is tried again to see the wait."""
+    for _attempt in range(3):
+        before = devkit.stats()
+        killed = time.monotonic()
+        kill(before["plugin_pid"])
+        answer = served(devkit)
+        if answer:
+            assert devkit.stats()["plugin_restarts"] == before["plugin_restarts"] + 1
+            return
+        # serverless waits for a live instance until the call's deadline (60 s here)
+        assert mode == "local", answer
+        assert answer.response.status_code == 500, answer
+        # invokePluginOnce's last error: no live process, or a write to the dead one's pipe
+        reason = json.loads(answer.response.json()["message"])["message"]
+        assert reason in (
+            "no proper instance\nfailed to write request",
+            "write |1: broken pipe\nfailed to write request",
+        )
+        wait_for_restart(devkit, before["plugin_restarts"] + 1)
+        assert time.monotonic() - killed > WRITE_RETRY_BUDGET, "answered 500 although the restart was quick"
+    pytest.skip(f"three restarts in a row took longer than {WRITE_RETRY_BUDGET:g} s (a very busy machine)")
 
 
 def test_health_check_and_stats_tell_the_current_plugin(devkit: RunningDevkit) -> None:
@@ -141,7 +179,7 @@ def test_health_check_and_stats_tell_the_current_plugin(devkit: RunningDevkit) -
 def test_ctrl_c_stops_the_devkit_and_its_restarted_plugin(devkit: RunningDevkit) -> None:
     pid = devkit.stats()["plugin_pid"]
     assert devkit.stop() == 0
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + RESTART_TIMEOUT
     while pid_alive(pid):
         assert time.monotonic() < deadline, "the restarted plugin outlived the devkit"
         time.sleep(0.05)

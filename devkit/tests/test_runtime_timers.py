@@ -38,10 +38,16 @@ STEADY_APP = {
 TIMERS = {
     "endpoints": ENDPOINTS,
     "apps": [str(PROBE_APPS), STEADY_APP],
-    "daemon": {"max_execution_timeout": 2, "app_stream_timeout": 1.5, "heartbeat_timeout": 1.0},
+    # a serverless call's deadline runs from the request, so it must stay well behind the
+    # app stream's timer (1.5 s after the app call opened) even when reaching the app call
+    # takes seconds on a busy machine
+    "daemon": {"max_execution_timeout": 5, "app_stream_timeout": 1.5, "heartbeat_timeout": 1.0},
     "plugin_env": {"HEARTBEAT_INTERVAL": "0.2"},
 }
 READ_APP_FAILED = f"read app failed: {APP_READ_TIMEOUT_ERROR}"
+#: What a busy machine may add to a call through the devkit (s). Lower bounds show that a
+#: timer did not fire early; upper bounds only tell a timer from the client's 20 s timeout.
+BUSY = 10.0
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -83,14 +89,14 @@ def test_iterate_until_is_an_absolute_deadline() -> None:
     seen: list[int] = []
     with pytest.raises(TimeoutError):
         asyncio.run(collect(seen))
-    assert 3 <= len(seen) <= 6  # items kept coming: not an idle timer
+    assert 1 <= len(seen) <= 6  # items kept coming (not an idle timer), and were cut at 0.3 s
 
 
 def test_silent_app_stream_ends_with_read_app_failed_when_the_read_timeout_passes(timers: RunningDevkit) -> None:
     lines, elapsed = call_app(timers, "probe-silent", kind="chat", query="hi")
     assert lines[0]["event"]["answer"] == "one"
     assert lines[-1] == {"error": READ_APP_FAILED}
-    assert 1.4 < elapsed < 4
+    assert 1.4 < elapsed < 1.5 + BUSY
 
 
 def test_app_stream_timer_is_absolute_a_lively_stream_is_cut_too(timers: RunningDevkit) -> None:
@@ -98,7 +104,7 @@ def test_app_stream_timer_is_absolute_a_lively_stream_is_cut_too(timers: Running
     chunks = [line["event"] for line in lines[:-1] if line["event"].get("event") == "text_chunk"]
     assert 3 <= len(chunks) < 16  # events kept flowing every 0.2 s, and it was still cut
     assert lines[-1] == {"error": READ_APP_FAILED}
-    assert elapsed < 4
+    assert elapsed < 1.5 + BUSY
 
 
 # -- the execution timer -------------------------------------------------------------------
@@ -106,10 +112,10 @@ def test_local_execution_timer_starts_at_the_first_chunk_not_at_the_request(time
     if mode != "local":
         pytest.skip("serverless calls have a deadline from the request: the next test")
     started = time.monotonic()
-    response = httpx.get(timers.url("probe", "/slow-start?delay=2.5&count=3&pause=0.1"), timeout=20)
+    response = httpx.get(timers.url("probe", "/slow-start?delay=5.5&count=3&pause=0.1"), timeout=20 + BUSY)
     assert response.status_code == 200
     assert response.text == "chunk 0\nchunk 1\nchunk 2\n"
-    assert time.monotonic() - started > 2.5
+    assert time.monotonic() - started > 5.5
 
 
 def test_serverless_call_is_cut_at_the_execution_timeout_counted_from_the_request(
@@ -118,7 +124,7 @@ def test_serverless_call_is_cut_at_the_execution_timeout_counted_from_the_reques
     if mode != "serverless":
         pytest.skip("local mode waits for the first chunk: the previous test")
     started = time.monotonic()
-    response = httpx.get(timers.url("probe", "/slow-start?delay=2.5&count=3&pause=0.1"), timeout=20)
+    response = httpx.get(timers.url("probe", "/slow-start?delay=5.5&count=3&pause=0.1"), timeout=20 + BUSY)
     assert response.status_code == 500
     inner = json.loads(json.loads(response.json()["message"])["message"])
     assert inner == {
@@ -126,13 +132,14 @@ def test_serverless_call_is_cut_at_the_execution_timeout_counted_from_the_reques
         "error_type": "PluginDaemonInnerError",
         "message": "failed to read response body: context deadline exceeded",
     }
-    assert 1.9 < time.monotonic() - started < 2.5
+    # cut before the plugin's first chunk (at 5.5 s): the 500 with no chunk shows it
+    assert time.monotonic() - started > 4.9
 
 
 def test_stream_running_past_the_execution_timeout_is_cut_with_the_daemons_error(
     timers: RunningDevkit, mode: str
 ) -> None:
-    response = httpx.get(timers.url("probe", "/drip?count=100&pause=0.1"), timeout=20)
+    response = httpx.get(timers.url("probe", "/drip?count=100&pause=0.1"), timeout=20 + BUSY)
     assert response.status_code == 200
     assert 0 < response.text.count("drop ") < 100
     if mode == "local":
@@ -156,7 +163,7 @@ def test_plugin_silent_past_the_heartbeat_timeout_is_killed_and_restarted(
     config = {"endpoints": ENDPOINTS, "daemon": {"heartbeat_timeout": 1.0}, "plugin_env": {"HEARTBEAT_INTERVAL": "30"}}
     devkit = start_devkit(PROBE_PLUGIN, config, workdir=tmp_path_factory.mktemp("silent"))
     try:
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 1.0 + 60 + BUSY  # the kill, then a restart (READY_TIMEOUT)
         while (stats := devkit.stats())["plugin_restarts"] < 1:
             assert time.monotonic() < deadline, stats
             time.sleep(0.05)
@@ -181,6 +188,6 @@ def test_serverless_app_call_ends_quietly_when_the_transaction_timeout_passes(
     try:
         lines, elapsed = call_app(devkit, "probe-silent", kind="chat", query="hi")
         assert [line["event"]["answer"] for line in lines] == ["one"]
-        assert 0.9 < elapsed < 3
+        assert 0.9 < elapsed < 1.0 + BUSY
     finally:
         devkit.stop()

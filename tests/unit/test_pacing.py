@@ -44,7 +44,7 @@ def test_stopping_during_a_silence_does_not_wait_for_the_source() -> None:
     assert next(batches) is KEEPALIVE
     started = time.monotonic()
     batches.close()
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 4  # not the source's 5 s (slack for a busy machine)
     gate.set()  # let the helper finish
 
 
@@ -226,4 +226,4 @@ def test_a_slow_consumer_lets_the_reader_go_on_at_once() -> None:
         taken.extend(batch)
         time.sleep(0.01)  # the reader fills the queue and waits for room meanwhile
     assert taken == list(range(20))
-    assert time.monotonic() - start < 3  # not one second per wait (the helper's fallback poll)
+    assert time.monotonic() - start < 10  # not one second per wait (the helper's fallback poll), 20 s in all

@@ -88,9 +88,12 @@ class DevkitFactory:
         return devkit
 
     def stop_all(self) -> None:
-        for devkit in self._running.values():
-            devkit.stop()
+        running = list(self._running.values())
         self._running.clear()
+        for devkit in running:  # Ctrl-C every one first: they stop in parallel
+            devkit.interrupt()
+        for devkit in running:
+            devkit.stop()
 
 
 def _config_key(config: str | Path | Mapping[str, Any] | None) -> Any:

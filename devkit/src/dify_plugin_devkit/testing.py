@@ -31,6 +31,7 @@ import httpx
 import yaml
 
 from dify_plugin_devkit._errors import PluginStartError
+from dify_plugin_devkit._runtime.base import _die_with_parent
 
 #: Install methods the devkit can run a plugin in (`mode=`).
 MODES = ("local", "serverless")
@@ -49,6 +50,7 @@ class RunningDevkit:
     plugin_pid: int | None
     log_path: Path
     _clients: list[httpx.Client] = field(default_factory=list, repr=False)
+    _interrupted: bool = field(default=False, repr=False)
 
     def url(self, hook_id: str, path: str = "") -> str:
         """The URL of `path` on endpoint instance `hook_id` (`/e/<hook_id><path>`)."""
@@ -88,15 +90,22 @@ class RunningDevkit:
         """Everything the devkit and the plugin printed (plugin stderr and log events)."""
         return self.log_path.read_text(errors="replace")
 
+    def interrupt(self) -> None:
+        """Ctrl-C the devkit and return at once (`stop()` then waits for it): several
+        devkits interrupted first stop together, not one after another."""
+        if self.process.poll() is None and not self._interrupted:
+            self.process.send_signal(signal.SIGINT)
+            self._interrupted = True
+
     def stop(self) -> int:
         """Ctrl-C the devkit (it stops the plugin) and return its exit code."""
         for client in self._clients:
             client.close()
         self._clients.clear()
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.interrupt()
             try:
-                self.process.wait(15)
+                self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -180,7 +189,15 @@ def start_devkit(
     log_path = work / "devkit.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - an argv list, no shell; the caller chose the plugin and args
-            args, cwd=plugin_dir, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            args,
+            cwd=plugin_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            # a test run that is killed (a pytest-xdist worker that crashed, a Ctrl-C'd
+            # make test) leaves no devkit behind: the kernel stops it with its parent
+            # (with the thread that started it: start devkits from the main thread)
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     deadline = time.monotonic() + ready_timeout
     while not ready.exists() or not ready.read_text():
