@@ -163,3 +163,23 @@ def dev_examples(every_instance: bool = False) -> list[Example]:
 def client() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=httpx.Timeout(30.0)) as c:
         yield c
+
+
+#: The files that take longest (each is one xdist work unit under `--dist loadfile`):
+#: started first, so that they run beside the many short files instead of alone at the
+#: end of `make test` (longest-first scheduling). A file not here keeps its place.
+SLOW_FIRST = (
+    "tests/test_template_copy.py",  # builds a copy and runs its make check/lint/test/package
+    "tests/test_bench_smoke.py",  # the quick bench: two plugins, both install methods
+    "tests/robustness/test_soak.py",
+    "tests/browser/",
+)
+
+
+def _slow_rank(item: pytest.Item) -> int:
+    path = Path(str(item.path)).relative_to(ROOT).as_posix()
+    return next((rank for rank, slow in enumerate(SLOW_FIRST) if path.startswith(slow)), len(SLOW_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_slow_rank)  # stable: the order within each rank is pytest's own
