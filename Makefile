@@ -31,10 +31,11 @@ dev-serverless: dev
 
 ## make test: every test (the plugin's and the devkit's), in parallel: TEST_WORKERS
 ## pytest-xdist workers (default 2; TEST_WORKERS=0 runs in this process), each taking a
-## whole test file at a time (--dist loadfile: a module's devkit starts once)
+## whole test file at a time (--dist loadfile: a module's devkit starts once), the slowest
+## files first (tests/conftest.py: SLOW_FIRST)
 TEST_WORKERS ?= 2
 test: $(SYNCED)
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## make test-fast: the edit loop (< 20 s): unit tests and in-process endpoint tests
 ## (tests/unit, tests/unit/endpoints), no devkit, no browser, no plugin process

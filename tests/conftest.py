@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,4 +183,8 @@ def _slow_rank(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=_slow_rank)  # stable: the order within each rank is pytest's own
+    """The known-slow files first, then the files with the most tests (what xdist's own
+    reordering does, which `make test` turns off with --no-loadscope-reorder so that this
+    order holds); a file's tests keep pytest's order."""
+    per_file = Counter(item.path for item in items)
+    items.sort(key=lambda item: (_slow_rank(item), -per_file[item.path]))
