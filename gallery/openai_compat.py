@@ -135,9 +135,7 @@ def error_body(error: EndpointError) -> dict[str, Any]:
 
 def error_response(error: EndpointError) -> Response:
     """`error` as OpenAI's JSON error with its status (a 401 says it wants a Bearer key)."""
-    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-    if isinstance(error, Unauthorized):
-        headers["WWW-Authenticate"] = f'Bearer realm="{http.realm()}"'
+    headers = http.error_headers(error)  # the kit's: no-store, nosniff, a 401's challenge
     return Response(
         json.dumps(error_body(error), ensure_ascii=False),
         status=error.status,

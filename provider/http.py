@@ -71,7 +71,9 @@ def realm() -> str:
     return realm_of(manifest())
 
 
-def _error_headers(error: EndpointError) -> dict[str, str]:
+def error_headers(error: EndpointError) -> dict[str, str]:
+    """The headers of every error response, whatever shape its body takes (JSON, HTML,
+    OpenAI's or JSON-RPC's): never cached, no sniffing, and a 401's challenge."""
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if isinstance(error, Unauthorized) and error.scheme:
         # RFC 9110: a 401 must say which scheme it wants; one that is not about an HTTP
@@ -123,14 +125,14 @@ def json_error(error: EndpointError) -> Response:
     """`{"error": {"code", "message"}}` with the error's status."""
     body = json.dumps({"error": {"code": error.code, "message": error.message}}, ensure_ascii=False)
     return Response(
-        body, status=error.status, content_type="application/json; charset=utf-8", headers=_error_headers(error)
+        body, status=error.status, content_type="application/json; charset=utf-8", headers=error_headers(error)
     )
 
 
 def html_error(error: EndpointError, page: str, headers: dict[str, str]) -> Response:
     """An HTML `page` explaining `error`, with the error's status, for endpoints people open in a browser."""
     return Response(
-        page, status=error.status, content_type="text/html; charset=utf-8", headers={**_error_headers(error), **headers}
+        page, status=error.status, content_type="text/html; charset=utf-8", headers={**error_headers(error), **headers}
     )
 
 

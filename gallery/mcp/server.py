@@ -26,7 +26,7 @@ from werkzeug import Request, Response
 from gallery.mcp import calls, protocol, tools
 from provider import app_form, files, http
 from provider.apps import AppCall
-from provider.errors import EndpointError, Unauthorized
+from provider.errors import EndpointError
 from provider.pacing import KEEPALIVE
 from provider.settings import EndpointSettings
 from provider.sse import ServerSentEvent
@@ -67,9 +67,7 @@ def method_not_allowed(r: Request) -> Response:
 
 def error_response(error: EndpointError, request_id: protocol.RequestId | None) -> Response:
     """Any EndpointError as a JSON-RPC error with its HTTP status (see protocol.error_body)."""
-    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-    if isinstance(error, Unauthorized):
-        headers["WWW-Authenticate"] = f'Bearer realm="{http.realm()}"'
+    headers = http.error_headers(error)  # the kit's: no-store, nosniff, a 401's challenge
     body = json.dumps(protocol.error_body(error, request_id), ensure_ascii=False)
     return Response(body, status=error.status, content_type="application/json", headers=headers)
 
