@@ -24,7 +24,7 @@ from recorded_dify import (
     inner_case,
     inner_frames,
 )
-from support import PROBE_PLUGIN
+from support import PROBE_PLUGIN, call, events
 
 from dify_plugin_devkit.testing import MODES, RunningDevkit, start_devkit
 
@@ -65,17 +65,6 @@ def probe(
     devkit = start_devkit(PROBE_PLUGIN, config, mode=request.param, workdir=work, env=env)
     yield devkit
     devkit.stop()
-
-
-def call(probe: RunningDevkit, kind: str, **ask: Any) -> list[dict[str, Any]]:
-    response = probe.client("probe").post("/app", json={"kind": kind, **ask})
-    assert response.status_code == 200, response.text
-    return [json.loads(line) for line in response.text.splitlines()]
-
-
-def events(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    assert all("error" not in line for line in lines), lines
-    return [line["event"] for line in lines]
 
 
 def recorded(name: str) -> list[dict[str, Any]]:

@@ -7,13 +7,12 @@ streams each event, or the text of the exception the SDK raised, as one JSON lin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import PROBE_APPS, PROBE_PLUGIN
+from support import PROBE_APPS, PROBE_PLUGIN, call
 
 from dify_plugin_devkit.testing import MODES, RunningDevkit, start_devkit
 
@@ -42,13 +41,6 @@ def probe(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     devkit = start_devkit(PROBE_PLUGIN, CONFIG, workdir=work, mode=request.param, state_dir=work / "state")
     yield devkit
     devkit.stop()
-
-
-def call(probe: RunningDevkit, kind: str, **ask: Any) -> list[dict[str, Any]]:
-    """The lines the probe streamed: `{"event": ...}` each, `{"error": text}` last on failure."""
-    response = probe.client("probe").post("/app", json={"kind": kind, **ask})
-    assert response.status_code == 200, response.text
-    return [json.loads(line) for line in response.text.splitlines()]
 
 
 def chat(probe: RunningDevkit, app_id: str, query: str, mode: str = "streaming", **ask: Any) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ raised, as one JSON line: exactly what plugin code sees inside Dify.
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import time
@@ -22,7 +21,7 @@ import httpx
 import pytest
 from recorded_dify import inner_case
 from service_api_replay import ReplayServer, Transcript, dify_json_text
-from support import FIXTURES, PROBE_PLUGIN
+from support import FIXTURES, PROBE_PLUGIN, call, events
 
 from dify_plugin_devkit._apps import DEVKIT_USER
 from dify_plugin_devkit._backwards import APP_READ_TIMEOUT_ERROR
@@ -86,20 +85,8 @@ def probe(dify: ReplayServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
     devkit.stop()
 
 
-def call(probe: RunningDevkit, kind: str, **ask: Any) -> list[dict[str, Any]]:
-    """The lines the probe streamed: `{"event": ...}` each, `{"error": text}` last on failure."""
-    response = probe.client("probe").post("/app", json={"kind": kind, **ask})
-    assert response.status_code == 200, response.text
-    return [json.loads(line) for line in response.text.splitlines()]
-
-
 def chat(probe: RunningDevkit, app_id: str, query: str, mode: str = "streaming", **ask: Any) -> list[dict[str, Any]]:
     return call(probe, "chat", app_id=app_id, query=query, inputs={}, response_mode=mode, **ask)
-
-
-def events(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    assert all("error" not in line for line in lines), lines
-    return [line["event"] for line in lines]
 
 
 def rejected(status: int, body: str) -> list[dict[str, Any]]:

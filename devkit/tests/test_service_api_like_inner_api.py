@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from recorded_dify import UNKNOWN_CONVERSATION, RecordedDify, inner_case, inner_frames, service_case
-from support import PROBE_PLUGIN
+from support import PROBE_PLUGIN, call, events
 
 from dify_plugin_devkit._apps import DEVKIT_USER
 from dify_plugin_devkit._apps.service_api import _as_inner, _refused, inner_error, input_error
@@ -74,17 +74,6 @@ def probe(
     devkit = start_devkit(PROBE_PLUGIN, config, mode=request.param, workdir=work, env=keys)
     yield devkit
     devkit.stop()
-
-
-def call(probe: RunningDevkit, kind: str, **ask: Any) -> list[dict[str, Any]]:
-    response = probe.client("probe").post("/app", json={"kind": kind, **ask})
-    assert response.status_code == 200, response.text
-    return [json.loads(line) for line in response.text.splitlines()]
-
-
-def events(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    assert all("error" not in line for line in lines), lines
-    return [line["event"] for line in lines]
 
 
 def as_inner_api_refused(name: str) -> list[dict[str, Any]]:
