@@ -29,7 +29,6 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
     # a request that needs its headers (an API key, a signature): a body-carrying one, since a
     # GET example may carry its key in the query string too
     guarded = next((ex for ex in examples if ex.headers and ex.method != "GET"), None)
-    others = set(plugin_processes(ROOT))  # other tests' devkits may run the gallery too
     process = subprocess.Popen(
         ["make", "--no-print-directory", "dev", f"PORT={port}"],
         cwd=ROOT,
@@ -78,7 +77,9 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
         listed = [line for line in lines if "not set up on this endpoint (no example):" in line]
         for route in unset_routes():
             assert any(route in line for line in listed), f"{route} is not listed as not set up"
-        ours = set(plugin_processes(ROOT)) - others
+        # other tests' devkits may run the gallery too (and start while this one runs): ours are
+        # those in the session `make dev` leads
+        ours = set(plugin_processes(ROOT, session=process.pid))
         assert ours, "make dev should have started the plugin"
         # `/` lists every endpoint instance; polls are not logged, other requests are
         with httpx.Client(timeout=30) as client:
@@ -133,8 +134,8 @@ def unset_routes() -> set[str]:
     }
 
 
-def plugin_processes(root: Path) -> list[int]:
-    """Pids of `python -m main` processes running in `root` (the gallery plugin)."""
+def plugin_processes(root: Path, session: int) -> list[int]:
+    """Pids of `python -m main` processes running in `root` (the gallery plugin) in `session`."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -142,8 +143,10 @@ def plugin_processes(root: Path) -> list[int]:
         try:
             cmdline = (proc / "cmdline").read_bytes().split(b"\0")
             cwd = os.readlink(proc / "cwd")
-        except OSError:
+            # after "comm) ": state, ppid, process group, session
+            sid = int((proc / "stat").read_text().rsplit(") ", 1)[1].split()[3])
+        except (OSError, IndexError, ValueError):
             continue
-        if cmdline[1:3] == [b"-m", b"main"] and Path(cwd) == root and pid_alive(int(proc.name)):
+        if cmdline[1:3] == [b"-m", b"main"] and Path(cwd) == root and sid == session and pid_alive(int(proc.name)):
             found.append(int(proc.name))
     return found
