@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,15 +231,10 @@ def test_oversize_body_reject_is_an_option_answering_413(tmp_path: Path, client:
         devkit.stop()
 
 
-def logged(devkit: RunningDevkit, needle: str, timeout: float = 30.0) -> list[str]:
-    """The request-log lines so far once one contains `needle` (a line is written as its
+def logged(devkit: RunningDevkit, needle: str) -> list[str]:
+    """The request-log lines so far once `needle` is logged (a line is written as its
     response ends, so it may come a moment after the client read it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = [line for line in devkit.log_path.read_text().splitlines() if line.startswith("[http] ")]
-        if any(needle in line for line in lines) or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.05)
+    return [line for line in devkit.wait_for_log(needle).splitlines() if line.startswith("[http] ")]
 
 
 def test_every_request_is_logged_with_status_time_and_app_calls_but_not_polls(

@@ -123,7 +123,7 @@ def test_stdout_line_at_the_configured_limit_kills_a_local_plugin_only(small: Ru
             httpx.get(small.url("probe", f"/shout?bytes={SMALL_LINE}"), timeout=2)
         stats = wait_for_restart(small, before["plugin_restarts"] + 1)
         assert f"a stdout line reached {SMALL_LINE} bytes" in stats["last_plugin_exit"]
-        assert f"ended: a stdout line reached {SMALL_LINE} bytes" in small.log()
+        small.wait_for_log(f"ended: a stdout line reached {SMALL_LINE} bytes")
     else:  # a serverless plugin's stdout is its console, not the protocol
         assert httpx.get(small.url("probe", f"/shout?bytes={SMALL_LINE}"), timeout=10).text == "shouted\n"
         assert small.stats()["plugin_restarts"] == before["plugin_restarts"]

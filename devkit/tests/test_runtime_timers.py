@@ -169,7 +169,7 @@ def test_plugin_silent_past_the_heartbeat_timeout_is_killed_and_restarted(
             time.sleep(0.05)
         assert "sent no heartbeat (nor any stdout or stderr line) for 1." in stats["last_plugin_exit"]
         assert devkit.process.poll() is None  # `run` carries on with the new process
-        assert "[devkit] plugin restarted (pid" in devkit.log()
+        devkit.wait_for_log("[devkit] plugin restarted (pid")
     finally:
         assert devkit.stop() == 0
 

@@ -274,5 +274,5 @@ def test_an_upload_dify_refuses_is_502_with_a_safe_message_and_no_app_run(
     assert broken_storage.app_calls() == calls
     assert broken_storage.files() == []
     # the reason is in the plugin's log (Dify shows it to the workspace owner)
-    assert "file upload failed (report.pdf for `document`" in broken_storage.log()
-    assert "status code: 500" in broken_storage.log()
+    log = broken_storage.wait_for_log("file upload failed (report.pdf for `document`")
+    assert "status code: 500" in log

@@ -90,6 +90,18 @@ class RunningDevkit:
         """Everything the devkit and the plugin printed (plugin stderr and log events)."""
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_log(self, text: str, *, timeout: float = 30.0) -> str:
+        """The log once it contains `text`. The plugin's stderr and log events reach the log
+        file on their own path, after the HTTP answer they belong to may have been sent: a
+        test that reads the log right after a response races them on a busy machine.
+        Raises AssertionError (with the log's end) when `text` has not come after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the devkit log after {timeout} s; it ends:\n{log[-2000:]}")
+            time.sleep(0.05)
+        return log
+
     def interrupt(self) -> None:
         """Ctrl-C the devkit and return at once (`stop()` then waits for it): several
         devkits interrupted first stop together, not one after another."""
