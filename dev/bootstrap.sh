@@ -61,8 +61,13 @@ if ! "$UV" lock --check --python "$PY" >/dev/null 2>&1; then
   echo "bootstrap: pyproject.toml changed since uv.lock was written: running uv lock" >&2
   "$UV" lock --python "$PY" >&2
 fi
-# --all-packages: the devkit is a workspace member that no dependency list names
-"$UV" sync --frozen --all-packages --python "$PY" >&2
+# --all-packages: the devkit is a workspace member that no dependency list names.
+# --compile-bytecode: every Python process of the suite (the devkit, each plugin process)
+# would otherwise compile its ~700 modules from source on every start where
+# PYTHONDONTWRITEBYTECODE is set (half of a devkit's start-up); the devkit's own source,
+# an editable install, is compiled the same way.
+"$UV" sync --frozen --all-packages --compile-bytecode --python "$PY" >&2
+if [ -d devkit/src ]; then .venv/bin/python -m compileall -q devkit/src >&2; fi
 # A copy of the template without devkit/ (docs/template.md) names the devkit in
 # dev/devkit.txt, a requirements file of one line: a wheel built from the template
 # repository, a folder or a VCS URL. It is dev-only, so it is not in pyproject.toml:
@@ -70,7 +75,7 @@ fi
 # path that the package does not carry. `uv sync` above removes what the lock does not
 # name, so it is installed again after every sync.
 if [ ! -d devkit ] && [ -f dev/devkit.txt ]; then
-  "$UV" pip install --python .venv/bin/python -r dev/devkit.txt >&2
+  "$UV" pip install --python .venv/bin/python --compile-bytecode -r dev/devkit.txt >&2
 fi
 # tests/clients/node: the `openai` npm package for the Node client tests, from its lock
 # (npm's cache first, so a machine that has it needs no network). Without Node >= 20

@@ -58,6 +58,11 @@ def error_message(error_type: str, message: str) -> SessionMessage:
     return SessionMessage("error", {"error_type": error_type, "message": message, "args": None})
 
 
+#: Variables of the devkit's environment that Dify's daemon never passes to a plugin and
+#: that change how it runs (see PluginRuntime.plugin_env).
+NOT_FROM_DIFY = frozenset({"PYTHONDONTWRITEBYTECODE"})
+
+
 class InvokeFailed(ProtocolError):
     """The daemon could not even hand the request to the plugin: the endpoint answers
     500 with this text as a PluginDaemonInternalServerError (no session message)."""
@@ -137,7 +142,15 @@ class PluginRuntime(ABC):
 
     # -- lifecycle -------------------------------------------------------------
     def plugin_env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        """The devkit's environment with the install method's variables, less what Dify
+        never hands a plugin that would change how it runs. The daemon builds a plugin's
+        environment from an allowlist (local_runtime/subprocess.go BuildPluginCommandEnv:
+        PATH, HOME, locale, TMPDIR, TZ, CA bundles, proxies; PYTHONDONTWRITEBYTECODE is not
+        on it) and pre-compiles the package (setup_python_environment.go preCompile), so a
+        plugin process in Dify imports bytecode. A shell with PYTHONDONTWRITEBYTECODE=1
+        would make every plugin start here compile its ~700 modules from source again
+        (most of its start-up): the plugin writes its bytecode, as in Dify."""
+        env = {key: value for key, value in os.environ.items() if key not in NOT_FROM_DIFY}
         env.update(self.extra_env)
         env.update(self.mode_env())
         env.setdefault("PYTHONUNBUFFERED", "1")
