@@ -30,10 +30,11 @@ dev-serverless: DEVKIT_ARGS += --serverless
 dev-serverless: dev
 
 ## make test: every test (the plugin's and the devkit's), in parallel: TEST_WORKERS
-## pytest-xdist workers (default 2; TEST_WORKERS=0 runs in this process), each taking a
+## pytest-xdist workers (default 3: one per core plus one, which fills the waits on
+## streams and start-ups; TEST_WORKERS=0 runs in this process), each taking a
 ## whole test file at a time (--dist loadfile: a module's devkit starts once), the slowest
 ## files first (tests/conftest.py: SLOW_FIRST)
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: $(SYNCED)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 

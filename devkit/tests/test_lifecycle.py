@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -36,3 +37,16 @@ def test_killed_devkit_takes_its_plugin_down(tmp_path: Path) -> None:
     devkit.process.kill()
     devkit.process.wait()
     assert wait_gone(devkit.plugin_pid)
+
+
+def test_the_plugin_process_writes_its_bytecode_as_in_dify(tmp_path: Path) -> None:
+    """Dify's daemon never hands a plugin PYTHONDONTWRITEBYTECODE (its environment comes
+    from an allowlist): a devkit started from a shell that sets it still lets the plugin
+    write bytecode, so the next start imports it instead of compiling every module again."""
+    plugin = tmp_path / "probe"
+    shutil.copytree(PROBE_PLUGIN, plugin, ignore=shutil.ignore_patterns("__pycache__"))
+    devkit = start_devkit(plugin, CONFIG, workdir=tmp_path / "work", env={"PYTHONDONTWRITEBYTECODE": "1"})
+    try:
+        assert list((plugin / "endpoints" / "__pycache__").glob("probe.cpython-*.pyc"))
+    finally:
+        assert devkit.stop() == 0
