@@ -30,6 +30,7 @@ from typing import Any, Final
 from gallery import markdown, render
 from gallery.conversations import CUT_MARK, MAX_FILES, File, Turn, safe_file
 from provider import i18n
+from provider.apps import RunEnd
 from provider.errors import AppFailed, EndpointError
 from provider.pacing import KEEPALIVE, keepalive_batches
 
@@ -94,12 +95,10 @@ def _failed_run(event: dict[str, Any], t: Callable[..., str]) -> str | None:
     wording replaces this one; the Service API closes the stream at `workflow_finished`
     and never sends that `error` event (its chat_fail_stream), so the run's own status is
     what keeps a half answer from being shown, and remembered, as a whole one."""
-    data = event.get("data")
-    status = data.get("status") if isinstance(data, dict) else None
-    if not isinstance(status, str) or status in ("succeeded", "partial-succeeded"):
+    end = RunEnd.of(event.get("data"))
+    if end.usable:
         return None
-    message = data.get("error") if isinstance(data, dict) else None
-    return t("app_error", message=message if isinstance(message, str) and message else t("no_details"))
+    return t("app_error", message=end.error or t("no_details"))
 
 
 def answer_page(

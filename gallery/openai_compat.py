@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug import Request, Response
 
 from provider import app_form, files, http, parsing
-from provider.apps import AppCall, AppKind
+from provider.apps import AppCall, AppKind, RunEnd
 from provider.errors import AppFailed, AppNotConfigured, BadRequest, EndpointError, Unauthorized
 from provider.log import plugin_logger
 from provider.pacing import KeepAlive, keepalive_batches
@@ -539,9 +539,9 @@ def app_pieces(events: Iterator[dict[str, Any]], kind: AppKind, outcome: Outcome
         elif name == "message_end":
             outcome.usage = usage_of(event.get("metadata")) or outcome.usage
         elif name == "workflow_finished":
-            data = event.get("data") or {}
-            if data.get("status") not in ("succeeded", "partial-succeeded"):
-                logger.warning("workflow ended %s: %s", data.get("status"), data.get("error"))
+            end = RunEnd.of(event.get("data"))
+            if not end.usable:
+                logger.warning("workflow ended %s: %s", end.status, end.error)
                 if kind != "workflow":
                     # a chatflow's run: what its `error` event, next in the inner API, would
                     # say; the Service API never sends that event (real-dify-1.13.2:
@@ -550,10 +550,10 @@ def app_pieces(events: Iterator[dict[str, Any]], kind: AppKind, outcome: Outcome
                 raise AppFailed("The workflow run failed.", code="workflow_failed")
             if kind != "workflow":
                 continue
-            total = _tokens(data.get("total_tokens"))
+            total = _tokens(event["data"].get("total_tokens"))
             outcome.usage = Usage(0, total, total)
             if not streamed:
-                text = output_text(data.get("outputs"))
+                text = output_text(end.outputs)
                 if text:
                     yield text
         elif name == "error":

@@ -229,6 +229,42 @@ def completion_unsupported(setting: str) -> AppFailed:
 _USABLE_RUN_STATUSES = frozenset({"succeeded", "partial-succeeded"})
 
 
+@dataclass(frozen=True)
+class RunEnd:
+    """How a workflow run ended (a workflow app's, or the run behind a chatflow's answer):
+    the `data` of a streamed `workflow_finished` event, or of a blocking run's envelope.
+
+    Dify says a run failed in its status, not with an HTTP error: a blocking run answers
+    200 with status "failed" (real-dify-1.13.2 inner_wf_fail_blocking), a streamed one ends
+    with `workflow_finished` status "failed". The inner API then sends an `error` event
+    for a chatflow (inner_chat_fail_stream), the Service API does not (chat_fail_stream),
+    so a route that streams a chat answer must read the status to tell a half answer from
+    a whole one. `error` is Dify's text: it can name internal hosts, so it goes to logs
+    and to the app's owner, not to an anonymous caller."""
+
+    status: str
+    error: str | None = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        """Whether the run's outputs (a chatflow: its answer) can be used."""
+        return self.status in _USABLE_RUN_STATUSES
+
+    @classmethod
+    def of(cls, data: object) -> RunEnd:
+        """The run end in `data` (a `workflow_finished` event's or a blocking run's);
+        a status that is missing or not text is not usable."""
+        if not isinstance(data, Mapping):
+            return cls(status="")
+        status, error, outputs = data.get("status"), data.get("error"), data.get("outputs")
+        return cls(
+            status=status if isinstance(status, str) else "",
+            error=error if isinstance(error, str) and error else None,
+            outputs=dict(outputs) if isinstance(outputs, Mapping) else {},
+        )
+
+
 def run_outputs(result: Mapping[str, Any], setting: str = "the endpoint's settings") -> dict[str, Any]:
     """The `outputs` of a blocking workflow run, from Dify's envelope.
 
@@ -242,20 +278,19 @@ def run_outputs(result: Mapping[str, Any], setting: str = "the endpoint's settin
     of another shape is AppFailed `app_failed`.
     """
     data = result.get("data")
-    status = data.get("status") if isinstance(data, Mapping) else None
-    if not isinstance(data, Mapping) or not isinstance(status, str):
+    if not isinstance(data, Mapping) or not isinstance(data.get("status"), str):
         logger.warning("unexpected blocking workflow answer (via %s): keys %s", setting, sorted(result))
         raise AppFailed("The app did not answer like a workflow app.", code="app_failed")
-    if status not in _USABLE_RUN_STATUSES:
+    end = RunEnd.of(data)
+    if not end.usable:
         run_id = result.get("workflow_run_id") or data.get("id") or "?"
-        logger.warning("workflow run %s (via %s) ended %s: %s", run_id, setting, status, data.get("error"))
+        logger.warning("workflow run %s (via %s) ended %s: %s", run_id, setting, end.status, end.error)
         raise AppFailed(
-            f"The workflow run {run_id} of the app set in `{setting}` ended with status {status!r}; "
+            f"The workflow run {run_id} of the app set in `{setting}` ended with status {end.status!r}; "
             "its error is in the app's run history in Dify.",
             code="workflow_failed",
         )
-    outputs = data.get("outputs")
-    return dict(outputs) if isinstance(outputs, Mapping) else {}
+    return dict(end.outputs)
 
 
 def workflow_outputs(call: AppCall) -> dict[str, Any]:

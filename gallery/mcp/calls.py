@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from provider.apps import AppCall
+from provider.apps import AppCall, RunEnd
 from provider.errors import AppFailed
 from provider.pacing import KEEPALIVE, KeepAlive, keepalive_batches
 
@@ -32,8 +32,6 @@ from provider.pacing import KEEPALIVE, KeepAlive, keepalive_batches
 DEADLINE_SECONDS: Final = 230.0
 #: How often a silent app's deadline is looked at.
 CHECK_SECONDS: Final = 5.0
-#: Workflow run statuses that are results (Dify: `partial-succeeded` when a node's error was handled).
-_SUCCEEDED: Final = ("succeeded", "partial-succeeded")
 
 
 def error_result(message: str) -> dict[str, Any]:
@@ -56,9 +54,8 @@ class Collected:
     kind: str
     answer: str = ""
     conversation_id: str | None = None
-    workflow_status: str | None = None
-    outputs: Any = None
-    workflow_error: str | None = None
+    #: the run's `workflow_finished` (a workflow app's, or the run behind a chatflow's answer)
+    run_end: RunEnd | None = None
     error: str | None = None
     steps: int = field(default=0)
 
@@ -88,10 +85,8 @@ class Collected:
                 return f"Node started: {title}"
             return f"Node finished: {title} ({data.get('status') or 'done'})"
         if name == "workflow_finished":
-            self.workflow_status = str(data.get("status") or "")
-            self.outputs = data.get("outputs")
-            self.workflow_error = str(data.get("error") or "") or None
-            return f"Workflow {self.workflow_status or 'finished'}."
+            self.run_end = RunEnd.of(data)
+            return f"Workflow {self.run_end.status or 'finished'}."
         if name == "error":
             self.error = str(event.get("message") or "The app reported an error.")
         return None
@@ -102,8 +97,8 @@ class Collected:
             return error_result(f"The app failed: {self.error}")
         if self.kind == "workflow":
             return self._workflow_result()
-        if self.workflow_status is not None and self.workflow_status not in _SUCCEEDED:  # a chatflow's run
-            return error_result(f"The app's run ended {self.workflow_status}: {_reason(self.workflow_error)}")
+        if self.run_end is not None and not self.run_end.usable:  # a chatflow's run
+            return error_result(f"The app's run ended {self.run_end.status}: {_reason(self.run_end.error)}")
         content = [{"type": "text", "text": self.answer}]
         structured: dict[str, Any] = {"answer": self.answer}
         if self.kind == "chat" and self.conversation_id:
@@ -112,11 +107,11 @@ class Collected:
         return {"content": content, "structuredContent": structured, "isError": False}
 
     def _workflow_result(self) -> dict[str, Any]:
-        if self.workflow_status is None:
+        if self.run_end is None:
             return error_result("The workflow ended without a result.")
-        if self.workflow_status not in _SUCCEEDED:
-            return error_result(f"The workflow run ended {self.workflow_status}: {_reason(self.workflow_error)}")
-        outputs = self.outputs if isinstance(self.outputs, dict) else {}
+        if not self.run_end.usable:
+            return error_result(f"The workflow run ended {self.run_end.status}: {_reason(self.run_end.error)}")
+        outputs = dict(self.run_end.outputs)
         texts = [value for value in outputs.values() if isinstance(value, str)]
         text = texts[0] if len(outputs) == 1 and texts else json.dumps(outputs, ensure_ascii=False)
         return {"content": [{"type": "text", "text": text}], "structuredContent": outputs, "isError": False}

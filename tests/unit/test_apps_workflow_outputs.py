@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from provider.apps import AppCall, run_outputs, workflow_outputs
+from provider.apps import AppCall, RunEnd, run_outputs, workflow_outputs
 from provider.errors import AppFailed
 from tests.unit.fakes import FakeAppInterface, fake_session
 
@@ -103,3 +103,30 @@ def test_workflow_outputs_runs_the_app_blocking_and_maps_the_answer() -> None:
 def test_workflow_outputs_refuses_a_call_of_another_kind() -> None:
     with pytest.raises(ValueError, match="workflow"):
         workflow_outputs(AppCall(fake_session(), kind="chat", setting="chat_app", app_id="a"))
+
+
+# -- RunEnd: the same status rule for a streamed `workflow_finished` -------------------
+@pytest.mark.parametrize(
+    ("data", "usable", "status", "error"),
+    [
+        (SUCCEEDED["data"], True, "succeeded", None),
+        (SUCCEEDED["data"] | {"status": "partial-succeeded"}, True, "partial-succeeded", None),
+        (FAILED["data"], False, "failed", SANDBOX_ERROR),
+        ({"status": "stopped", "error": ""}, False, "stopped", None),
+        ({"status": None, "outputs": {"text": "x"}}, False, "", None),  # no status: nothing to trust
+        ({"outputs": {"text": "x"}}, False, "", None),
+        ("not a mapping", False, "", None),
+        (None, False, "", None),
+    ],
+)
+def test_run_end_reads_status_error_and_outputs(data: object, usable: bool, status: str, error: str | None) -> None:
+    end = RunEnd.of(data)
+    assert (end.usable, end.status, end.error) == (usable, status, error)
+
+
+def test_run_end_outputs_are_a_copy_and_only_a_mapping() -> None:
+    data = {"status": "succeeded", "outputs": {"a": 1}}
+    end = RunEnd.of(data)
+    data["outputs"]["a"] = 2
+    assert end.outputs == {"a": 1}
+    assert RunEnd.of({"status": "succeeded", "outputs": ["a"]}).outputs == {}
