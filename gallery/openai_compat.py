@@ -56,6 +56,7 @@ from provider.errors import AppFailed, AppNotConfigured, BadRequest, EndpointErr
 from provider.log import plugin_logger
 from provider.pacing import KeepAlive, keepalive_batches
 from provider.parsing import FilePart
+from provider.settings import text_setting
 from provider.sse import ServerSentEvent
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ class Model:
     app_id: str
 
 
-def model_names(raw: object) -> dict[str, str]:
+def model_names(raw: str | None) -> dict[str, str]:
     """The `openai_model_names` setting: `chat=my-bot, workflow=summariser` (kind=name,
     comma-separated; kinds not named keep their default id). AppNotConfigured naming the
     setting and the entry's position when an entry is not like that."""
@@ -177,7 +178,7 @@ def model_names(raw: object) -> dict[str, str]:
 
 def configured_models(settings: Mapping[str, Any], config: EndpointSettings) -> list[Model]:
     """One model per app-selector that holds an app, in the group file's order."""
-    names = model_names(settings.get(MODEL_NAMES))
+    names = model_names(text_setting(settings, MODEL_NAMES, required=False))
     return [
         Model(id=names.get(kind, kind), kind=kind, setting=setting, app_id=config.apps[setting])
         for setting, kind in APP_SETTINGS
@@ -679,8 +680,8 @@ def text_input(session: Session, model: Model, settings: Mapping[str, Any]) -> s
     """The input a workflow's (or completion app's) user message fills: the one named in
     `openai_text_input`, else the app's first required text/paragraph input, else its
     first one; AppNotConfigured naming the setting when the app has none."""
-    named = settings.get(TEXT_INPUT)
-    if isinstance(named, str) and named.strip():
+    named = text_setting(settings, TEXT_INPUT, required=False)
+    if named is not None:
         return named.strip()
     texts = [
         f for f in app_form.fetch_form(session, model.app_id, model.setting) if f.kind in ("text-input", "paragraph")

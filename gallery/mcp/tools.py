@@ -30,7 +30,7 @@ from provider import app_form, files, parsing
 from provider.apps import AppKind
 from provider.errors import AppNotConfigured, BadRequest
 from provider.limits import MAX_INPUTS_BYTES, MAX_QUERY_CHARS
-from provider.settings import EndpointSettings
+from provider.settings import EndpointSettings, text_setting
 
 #: (the app kind, the app-selector setting holding the app, the default tool name)
 APPS: Final[tuple[tuple[AppKind, str, str], ...]] = (
@@ -122,8 +122,7 @@ def tool_name(title: str) -> str:
 
 
 def _text(settings: Mapping[str, Any], name: str, max_chars: int) -> str:
-    value = settings.get(name)
-    return value.strip()[:max_chars] if isinstance(value, str) else ""
+    return (text_setting(settings, name, required=False) or "").strip()[:max_chars]
 
 
 # --- input schemas -------------------------------------------------------------------

@@ -54,6 +54,19 @@ def test_bad_model_names_name_the_setting(raw: str) -> None:
     assert raw not in raised.value.message or raw in ("chat=", "chat=x, workflow=x")
 
 
+def test_optional_text_settings_that_are_not_text_name_themselves() -> None:
+    """Read by the kit's `settings.text_setting`: empty is "not set", a value that is not
+    text is the owner's mistake to fix (setting_invalid), not silently ignored."""
+    names = {**APPS, oc.MODEL_NAMES: 5}
+    with pytest.raises(AppNotConfigured) as raised:
+        oc.configured_models(names, EndpointSettings.parse(names))
+    assert (raised.value.code, oc.MODEL_NAMES in raised.value.message) == ("setting_invalid", True)
+    workflow = oc.Model("workflow", "workflow", "workflow_app", "w")
+    with pytest.raises(AppNotConfigured) as raised:
+        oc.text_input(None, workflow, {**APPS, oc.TEXT_INPUT: 5})  # type: ignore[arg-type]
+    assert (raised.value.code, oc.TEXT_INPUT in raised.value.message) == ("setting_invalid", True)
+
+
 def test_unknown_model_lists_the_models() -> None:
     models = [oc.Model("chat", "chat", "chat_app", "c")]
     with pytest.raises(oc.ModelNotFound) as raised:

@@ -83,6 +83,14 @@ def test_two_titles_giving_one_name_are_reported_naming_the_setting() -> None:
     assert "`run_workflow`" in error.value.message
 
 
+def test_a_title_that_is_not_text_names_its_setting() -> None:
+    """The kit's `settings.text_setting` reads it: not text is the owner's mistake to fix."""
+    with pytest.raises(AppNotConfigured) as error:
+        configured({**APPS, "mcp_chat_tool_title": ["Ask"]})
+    assert error.value.code == "setting_invalid"
+    assert "`mcp_chat_tool_title`" in error.value.message
+
+
 def test_the_schema_is_the_apps_form() -> None:
     schema = tools.form_schema(FIELDS)
     assert schema["required"] == ["title", "tone"]
