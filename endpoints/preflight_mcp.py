@@ -14,9 +14,8 @@ from provider import cors, http
 from provider.errors import EndpointError
 from provider.settings import EndpointSettings
 
-ALLOWED_HEADERS = ", ".join(
-    [cors.ALLOWED_HEADERS, "Accept", protocol.VERSION_HEADER, protocol.METHOD_HEADER, protocol.NAME_HEADER]
-)
+#: what an MCP client sends beyond the kit's CORS headers
+MCP_HEADERS = ("Accept", protocol.VERSION_HEADER, protocol.METHOD_HEADER, protocol.NAME_HEADER)
 
 
 class McpPreflightEndpoint(Endpoint):
@@ -25,7 +24,4 @@ class McpPreflightEndpoint(Endpoint):
             config = EndpointSettings.parse(settings)  # an invalid allowed_origins is reported, not ignored
         except EndpointError as error:
             return http.json_error(error)
-        response = cors.preflight(r, config.allowed_origins, methods=("POST",))
-        if "Access-Control-Allow-Headers" in response.headers:
-            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-        return response
+        return cors.preflight(r, config.allowed_origins, methods=("POST",), headers=MCP_HEADERS)

@@ -138,16 +138,22 @@ def allow_origins[E](invoke: Invoke[E]) -> Invoke[E]:
     return invoke_with_cors
 
 
-def preflight(r: Request, allowed: AllowedOrigins, methods: Sequence[str] = ("GET", "POST")) -> Response:
+def preflight(
+    r: Request,
+    allowed: AllowedOrigins,
+    methods: Sequence[str] = ("GET", "POST"),
+    headers: Sequence[str] = (),
+) -> Response:
     """204 to an `OPTIONS` request: `Allow` for anyone, the CORS preflight headers only
     for an allowed `Origin` (a browser then sends the real request; without them it
-    refuses to)."""
+    refuses to). `headers`: request headers a route reads beyond ALLOWED_HEADERS (an MCP
+    route's `Accept` and `MCP-Protocol-Version`, say)."""
     response = Response(status=204, headers={"Allow": ", ".join([*methods, "OPTIONS"])})
-    headers = allowed.headers(r.headers.get("Origin"))
-    if headers:
-        headers |= {
+    cors_headers = allowed.headers(r.headers.get("Origin"))
+    if cors_headers:
+        cors_headers |= {
             "Access-Control-Allow-Methods": ", ".join(methods),
-            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+            "Access-Control-Allow-Headers": ", ".join([ALLOWED_HEADERS, *headers]),
             "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
         }
-    return add_headers(response, headers)
+    return add_headers(response, cors_headers)

@@ -138,6 +138,16 @@ def test_preflight_of_an_allowed_origin_says_methods_headers_and_max_age() -> No
     assert response.headers["Allow"] == "GET, POST, OPTIONS"
 
 
+def test_preflight_allows_the_headers_a_route_adds_after_the_kits_own() -> None:
+    allowed = cors.parse_allowed_origins("https://app.example")
+    asked = request("OPTIONS", "https://app.example")
+    response = cors.preflight(asked, allowed, methods=("POST",), headers=("Accept", "Mcp-Method"))
+    expected = "Authorization, Content-Type, Last-Event-ID, Accept, Mcp-Method"
+    assert response.headers["Access-Control-Allow-Headers"] == expected
+    refused = cors.preflight(request("OPTIONS", "https://evil.example"), allowed, headers=("Accept",))
+    assert "Access-Control-Allow-Headers" not in refused.headers
+
+
 @pytest.mark.parametrize("origin", [None, "https://evil.example"])
 def test_preflight_of_any_other_origin_has_no_cors_header(origin: str | None) -> None:
     allowed = cors.parse_allowed_origins("https://app.example")
