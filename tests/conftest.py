@@ -10,6 +10,7 @@ keeps them working unchanged.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from collections import Counter
@@ -40,12 +41,30 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", DEFAULT_PROFILE))
 FIXTURES = ROOT / "tests" / "fixtures"
+#: What a real Dify 1.13.2 answered (vendored from ../shared/real-dify-1.13.2/; its README
+#: says what each case is): `inner-api/` as a plugin receives it, `service-api/` as a client does.
+RECORDED = ROOT / "devkit" / "tests" / "fixtures" / "real-dify-1.13.2"
 #: The demo configuration `make dev` runs.
 DEV_CONFIG = ROOT / "dev" / "devkit.yaml"
 
 
 def read_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def inner_api_events(case: str) -> list[dict[str, Any]]:
+    """The events of an inner-API recording (`inner-api/<case>.frames.jsonl`): what a
+    plugin receives inside Dify."""
+    lines = (RECORDED / "inner-api" / f"{case}.frames.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["data"] for line in lines]
+
+
+def service_api_events(case: str) -> list[dict[str, Any]]:
+    """The events of a Service API recording (`service-api/<case>.body`, its `data:`
+    lines; pings left out)."""
+    body = (RECORDED / "service-api" / f"{case}.body").read_text(encoding="utf-8")
+    events = [json.loads(line[len("data: ") :]) for line in body.splitlines() if line.startswith("data: ")]
+    return [event for event in events if event.get("event") != "ping"]
 
 
 def manifest() -> dict[str, Any]:

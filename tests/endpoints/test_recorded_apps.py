@@ -27,9 +27,9 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from dify_plugin_devkit.pytest_plugin import DevkitFactory
 from dify_plugin_devkit.testing import MODES, RunningDevkit
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, RECORDED, inner_api_events
 
-RECORDINGS = ROOT / "devkit" / "tests" / "fixtures" / "real-dify-1.13.2" / "inner-api"
+RECORDINGS = RECORDED / "inner-api"
 CONVERSATION = re.compile(r'name="conversation_id" value="([0-9a-f-]{36})"')
 #: What the recorded failing Code nodes said (no sandbox); the config scripts the same text.
 SANDBOX_DOWN = (
@@ -40,20 +40,14 @@ SANDBOX_DOWN = (
 RECORDED_INPUTS = {"topic": "ducks", "notes": "n", "style": "long"}
 
 
-def recorded(case: str) -> list[dict[str, Any]]:
-    """The events of a recorded inner-API case, as Dify sent them to the daemon."""
-    lines = (RECORDINGS / f"{case}.frames.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["data"] for line in lines]
-
-
 def recorded_answer(case: str) -> str:
     """A chatflow's answer as the recording streamed it: its `message` events, joined."""
-    return "".join(event["answer"] for event in recorded(case) if event["event"] == "message")
+    return "".join(event["answer"] for event in inner_api_events(case) if event["event"] == "message")
 
 
 def recorded_chunks(case: str) -> list[str]:
     """A workflow's End node re-stream as the recording holds it: each `text_chunk`'s text."""
-    return [event["data"]["text"] for event in recorded(case) if event["event"] == "text_chunk"]
+    return [event["data"]["text"] for event in inner_api_events(case) if event["event"] == "text_chunk"]
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -125,7 +119,7 @@ def test_duck_shows_a_failing_chatflow_as_a_failure(devkit: RunningDevkit, clien
     page = client.get(devkit.url("recorded-fails", "/duck"), params={"query": "hello"})
     assert page.status_code == 200
     assert duck_answer(page.text) == recorded_answer("inner_chat_fail_stream")
-    recorded_error = next(e for e in recorded("inner_chat_fail_stream") if e["event"] == "error")
+    recorded_error = next(e for e in inner_api_events("inner_chat_fail_stream") if e["event"] == "error")
     assert recorded_error["message"] == f"Run failed: {SANDBOX_DOWN}"
     assert f'<div class="error" role="alert">The app reported an error: {recorded_error["message"]}</div>' in page.text
     assert 'id="rendered"' not in page.text  # no rendered (finished) answer
@@ -190,23 +184,25 @@ def test_workflow_stream_passes_the_end_nodes_text_chunks_through_unchanged(
     response, events = sse(client, devkit, "/workflow", inputs=RECORDED_INPUTS)
     assert response.status_code == 200
     sent = datas(events)
-    assert [e["event"] for e in sent] == [e["event"] for e in recorded("inner_wf_stream_good")]
+    assert [e["event"] for e in sent] == [e["event"] for e in inner_api_events("inner_wf_stream_good")]
     assert [e.event for e in events] == [e["event"] for e in sent]  # the SSE name is Dify's event name
     chunks = [e["data"]["text"] for e in sent if e["event"] == "text_chunk"]
     assert chunks == recorded_chunks("inner_wf_stream_good") == ["n", "\n", "ducks", "\n", "long"]
     assert [e["data"]["from_variable_selector"] for e in sent if e["event"] == "text_chunk"] == [
-        e["data"]["from_variable_selector"] for e in recorded("inner_wf_stream_good") if e["event"] == "text_chunk"
+        e["data"]["from_variable_selector"]
+        for e in inner_api_events("inner_wf_stream_good")
+        if e["event"] == "text_chunk"
     ]
     finished = sent[-1]["data"]
     assert finished["status"] == "succeeded"
-    assert finished["outputs"] == recorded("inner_wf_stream_good")[-1]["data"]["outputs"]
+    assert finished["outputs"] == inner_api_events("inner_wf_stream_good")[-1]["data"]["outputs"]
 
 
 def test_workflow_get_for_eventsource_streams_the_same_events(devkit: RunningDevkit, client: httpx.Client) -> None:
     params = {"inputs": json.dumps(RECORDED_INPUTS)}
     with connect_sse(client, "GET", devkit.url("recorded", "/workflow"), params=params) as source:
         events = list(source.iter_sse())
-    assert [e.event for e in events] == [e["event"] for e in recorded("inner_wf_stream_good")]
+    assert [e.event for e in events] == [e["event"] for e in inner_api_events("inner_wf_stream_good")]
     assert [e["data"]["text"] for e in datas(events) if e["event"] == "text_chunk"] == recorded_chunks(
         "inner_wf_stream_good"
     )
@@ -263,7 +259,7 @@ def test_failing_workflow_is_passed_on_as_dify_reports_it(devkit: RunningDevkit,
     response, events = sse(client, devkit, "/workflow", "recorded-fails", inputs={"topic": "ducks"})
     assert response.status_code == 200
     sent = datas(events)
-    assert [e["event"] for e in sent] == [e["event"] for e in recorded("inner_wf_fail_stream")]
+    assert [e["event"] for e in sent] == [e["event"] for e in inner_api_events("inner_wf_fail_stream")]
     assert "error" not in [e["event"] for e in sent]
     assert (sent[-1]["data"]["status"], sent[-1]["data"]["error"]) == ("failed", SANDBOX_DOWN)
 
@@ -271,7 +267,7 @@ def test_failing_workflow_is_passed_on_as_dify_reports_it(devkit: RunningDevkit,
         devkit.url("recorded-fails", "/workflow"), json={"inputs": {"topic": "ducks"}, "response_mode": "blocking"}
     )
     assert blocking.status_code == 200
-    want = recorded("inner_wf_fail_blocking")[0]["data"]
+    want = inner_api_events("inner_wf_fail_blocking")[0]["data"]
     assert (blocking.json()["data"]["status"], blocking.json()["data"]["outputs"]) == (want["status"], want["outputs"])
     assert blocking.json()["data"]["error"] == want["error"] == SANDBOX_DOWN
 
@@ -290,7 +286,7 @@ def test_file_workflow_takes_a_real_upload(devkit: RunningDevkit, client: httpx.
     result = response.json()["data"]
     assert result["status"] == "succeeded"
     document = result["outputs"]["document"]
-    recorded_document = recorded("inner_wf_file_tool_file")[0]["data"]["outputs"]["document"]
+    recorded_document = inner_api_events("inner_wf_file_tool_file")[0]["data"]["outputs"]["document"]
     assert set(document) == set(recorded_document)
     assert (document["filename"], document["size"], document["transfer_method"]) == (
         "notes.txt",
@@ -484,7 +480,7 @@ def test_mcp_lists_the_recorded_workflows_form_and_calls_its_tools(devkit: Runni
     assert chat_schema["properties"]["inputs"]["properties"] == {
         "name": {"type": "string", "maxLength": 48, "description": "Name"}
     }
-    outputs = recorded("inner_wf_stream_good")[-1]["data"]["outputs"]
+    outputs = inner_api_events("inner_wf_stream_good")[-1]["data"]["outputs"]
     assert not workflow.is_error
     assert workflow.structured_content == outputs
     assert bad_select.is_error  # checked against the form before the app runs

@@ -4,32 +4,18 @@ event arrives, and a succeeded one (message_end before workflow_finished) is who
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gallery import openai_compat as oc
 from provider.errors import AppFailed
-
-RECORDED = Path(__file__).resolve().parents[2] / "devkit" / "tests" / "fixtures" / "real-dify-1.13.2"
-
-
-def inner_api(case: str) -> list[dict[str, Any]]:
-    lines = (RECORDED / "inner-api" / f"{case}.frames.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["data"] for line in lines]
-
-
-def service_api(case: str) -> list[dict[str, Any]]:
-    body = (RECORDED / "service-api" / f"{case}.body").read_text(encoding="utf-8")
-    events = [json.loads(line[len("data: ") :]) for line in body.splitlines() if line.startswith("data: ")]
-    return [event for event in events if event.get("event") != "ping"]
+from tests.conftest import inner_api_events, service_api_events
 
 
 @pytest.mark.parametrize(
     "events",
-    [inner_api("inner_chat_fail_stream"), service_api("chat_fail_stream")],
+    [inner_api_events("inner_chat_fail_stream"), service_api_events("chat_fail_stream")],
     ids=["inner-api-with-error-event", "service-api-without"],
 )
 def test_a_failed_chatflow_fails_after_the_part_that_came(events: list[dict[str, Any]]) -> None:
@@ -43,7 +29,7 @@ def test_a_failed_chatflow_fails_after_the_part_that_came(events: list[dict[str,
 
 
 def test_a_succeeded_chatflow_is_whole_once() -> None:
-    events = inner_api("inner_chat_stream_new")
+    events = inner_api_events("inner_chat_stream_new")
     assert [e["event"] for e in events][-2:] == ["message_end", "workflow_finished"]
     outcome = oc.Outcome()
     got = list(oc.app_pieces(iter(events), "chat", outcome))

@@ -3,31 +3,16 @@ a failed run is shown and kept as a failure whether or not Dify's `error` event 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from gallery import duck_page
 from gallery.conversations import Turn
+from tests.conftest import inner_api_events, service_api_events
 
-RECORDED = Path(__file__).resolve().parents[3] / "devkit" / "tests" / "fixtures" / "real-dify-1.13.2"
 SANDBOX_DOWN = (
     "Failed to execute code, which is likely a network issue, please check if the sandbox service is running. "
     "( Error: [Errno 111] Connection refused )"
 )
-
-
-def inner_api(case: str) -> list[dict[str, Any]]:
-    """The events of an inner-API recording (what a plugin receives inside Dify)."""
-    lines = (RECORDED / "inner-api" / f"{case}.frames.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["data"] for line in lines]
-
-
-def service_api(case: str) -> list[dict[str, Any]]:
-    """The events of a Service API recording (`data:` lines; pings left out)."""
-    body = (RECORDED / "service-api" / f"{case}.body").read_text(encoding="utf-8")
-    events = [json.loads(line[len("data: ") :]) for line in body.splitlines() if line.startswith("data: ")]
-    return [event for event in events if event.get("event") != "ping"]
 
 
 def page(events: list[dict[str, Any]]) -> tuple[str, list[Turn]]:
@@ -39,7 +24,7 @@ def page(events: list[dict[str, Any]]) -> tuple[str, list[Turn]]:
 
 
 def test_a_failed_chatflow_shows_difys_error_event() -> None:
-    events = inner_api("inner_chat_fail_stream")
+    events = inner_api_events("inner_chat_fail_stream")
     assert [e["event"] for e in events][-2:] == ["workflow_finished", "error"]
     html, remembered = page(events)
     assert f'<div class="error" role="alert">The app reported an error: Run failed: {SANDBOX_DOWN}</div>' in html
@@ -49,7 +34,7 @@ def test_a_failed_chatflow_shows_difys_error_event() -> None:
 
 def test_a_failed_chatflow_without_its_error_event_is_still_a_failure() -> None:
     """The Service API closes the stream at `workflow_finished` (failed): no `error` event."""
-    events = service_api("chat_fail_stream")
+    events = service_api_events("chat_fail_stream")
     assert [e["event"] for e in events][-1] == "workflow_finished"
     assert "error" not in [e["event"] for e in events]
     html, remembered = page(events)
@@ -61,7 +46,7 @@ def test_a_failed_chatflow_without_its_error_event_is_still_a_failure() -> None:
 
 def test_a_succeeded_chatflow_is_a_whole_answer() -> None:
     """message_end comes before workflow_finished (succeeded): the answer stays whole and is kept."""
-    events = inner_api("inner_chat_stream_new")
+    events = inner_api_events("inner_chat_stream_new")
     assert [e["event"] for e in events][-2:] == ["message_end", "workflow_finished"]
     html, remembered = page(events)
     assert 'class="error"' not in html
