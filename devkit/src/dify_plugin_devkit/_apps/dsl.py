@@ -27,7 +27,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -814,14 +814,4 @@ def _is_file(value: Any) -> bool:
 
 def _with_inputs(node: NodeRun, inputs: Mapping[str, Any]) -> NodeRun:
     """The node run with the inputs node_finished reports."""
-    return NodeRun(
-        id=node.id,
-        node_id=node.node_id,
-        node_type=node.node_type,
-        title=node.title,
-        index=node.index,
-        predecessor_node_id=node.predecessor_node_id,
-        inputs={k: to_event_value(v) for k, v in inputs.items()},
-        created_at=node.created_at,
-        started=node.started,
-    )
+    return replace(node, inputs={k: to_event_value(v) for k, v in inputs.items()})
