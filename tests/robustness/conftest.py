@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dify_plugin_devkit.testing import MODES, RunningDevkit, start_devkit
@@ -34,3 +35,10 @@ def robust(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     running = start(request.param, tmp_path_factory.mktemp(f"robust-{request.param}"))
     yield running
     running.devkit.stop()
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    """One client for a whole fuzz (a new one per example would cost more than the request)."""
+    with httpx.Client(timeout=60) as c:
+        yield c

@@ -19,11 +19,9 @@ import json
 import os
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -313,13 +311,6 @@ def check(response: httpx.Response, request: dict) -> None:
         assert status in APP_FAILURE_STATUSES, (status, response.text[:300])
     if request["method"] != "HEAD":
         assert not leaks_in(response.text), (status, response.text[:300])
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    """One client for the whole fuzz (a new one per example would cost more than the request)."""
-    with httpx.Client(timeout=60) as c:
-        yield c
 
 
 @FUZZ

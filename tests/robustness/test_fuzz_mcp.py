@@ -9,10 +9,8 @@ the plugin lives on. Same devkit, checks and sizes as test_fuzz_every_route.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,12 +54,6 @@ def mcp_requests(draw: st.DrawFn) -> dict:
         "headers": headers,
         "body": draw(MCP_BODY | HUGE_CALL),
     }
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=60) as c:
-        yield c
 
 
 @FUZZ
