@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,19 @@ DEV_CONFIG = ROOT / "dev" / "devkit.yaml"
 
 def read_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def run_curl_line(line: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a curl line exactly as a page or `make dev` printed it (with bash, so its
+    quoting and `$API_KEY` work as in a terminal); `stdout` is the HTTP status it got."""
+    return subprocess.run(
+        ["bash", "-c", f"{line} -sS -o /dev/null -w '%{{http_code}}'"],
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def inner_api_events(case: str) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from dify_plugin_devkit.testing import pid_alive
-from tests.conftest import DEV_CONFIG, ROOT, dev_examples, manifest, read_yaml
+from tests.conftest import DEV_CONFIG, ROOT, dev_examples, manifest, read_yaml, run_curl_line
 
 
 def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -65,13 +65,7 @@ def test_make_dev_prints_urls_and_curl_lines_and_stops_on_ctrl_c(tmp_path: Path)
         assert len(printed) == len(examples)
         for line in printed:
             assert "OPTIONS" not in line
-            done = subprocess.run(
-                ["bash", "-c", f"{line} -sS -o /dev/null -w '%{{http_code}}'"],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            done = run_curl_line(line)
             assert done.stdout == "200", f"{line}\n{done.stderr}"
         # a route an instance leaves unset (a null example) is listed as such, never as working
         listed = [line for line in lines if "not set up on this endpoint (no example):" in line]

@@ -6,7 +6,6 @@ button run as printed against the devkit; and the completion demo on a Dify 1.13
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from playwright.sync_api import ViewportSize
 from dify_plugin_devkit.pytest_plugin import DevkitFactory
 from dify_plugin_devkit.testing import RunningDevkit
 from tests.browser.conftest import DESKTOP, LOCKED_KEY, PHONE, PageFactory, Site, Watched, screenshot, scrolls_sideways
-from tests.conftest import manifest
+from tests.conftest import manifest, run_curl_line
 
 #: The sections' snippets, each with its Copy button.
 SNIPPETS = ("v1-curl", "v1-python", "mcp-vscode", "mcp-cursor", "mcp-claude")
@@ -98,14 +97,7 @@ def test_the_copied_curl_lines_run_as_printed(
     assert LOCKED_KEY not in copied
     env = {**os.environ, "API_KEY": key or ""}
     for line in lines:
-        done = subprocess.run(
-            ["bash", "-c", f"{line} -sS -o /dev/null -w '%{{http_code}}'"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run_curl_line(line, env)
         assert done.stdout == "200", f"{line}\n{done.stderr}"
     assert page.problems() == []
 

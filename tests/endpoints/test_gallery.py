@@ -7,12 +7,12 @@ from __future__ import annotations
 import html
 import os
 import re
-import subprocess
 
 import httpx
 import pytest
 
 from dify_plugin_devkit.testing import RunningDevkit
+from tests.conftest import run_curl_line
 
 KEY = "s3cret-key"
 CURL = re.compile(r'<pre id="(\w+)-curl"><code>(.*?)</code></pre>', re.DOTALL)
@@ -73,14 +73,7 @@ def test_every_curl_line_works_as_printed(
     for route, route_lines in lines.items():
         for line in route_lines:
             assert ("$API_KEY" in line) == (key is not None)
-            done = subprocess.run(
-                ["bash", "-c", f"{line} -sS -o /dev/null -w '%{{http_code}}'"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            done = run_curl_line(line, env)
             assert done.stdout == "200", f"{route}: {line}\n{done.stderr}"
 
 
